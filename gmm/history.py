@@ -1,0 +1,143 @@
+"""The paper's EM derivation, recorded per iteration.
+
+For any distribution ``q`` over the labels, Jensen's inequality gives
+
+    log p(Y | theta) = ELBO(q, theta) + KL(q || p(Z | Y, theta)),
+    ELBO(q, theta)   = E_q[log p(Y, Z | theta)] + H(q).
+
+EM alternates two moves on the ELBO. The E-step sets ``q_t = p(Z | Y, theta_t)``, which makes the
+KL term vanish; the M-step then raises ``E_q[log p(Y, Z | theta)]`` over ``theta`` with ``q_t``
+held, giving ``theta_{t+1}``. :class:`EMHistory` records, for every iteration ``t``, each quantity
+at the two points the argument uses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class EMHistory:
+    """Per-iteration record of a fit. Every array has shape (n_iter,).
+
+    All values are averages per unit of sample weight (per pixel for images), so they compare
+    with ``score``. Iteration ``t`` (0-based) starts from parameters ``theta_t`` (``theta_0`` is
+    the initialisation) and ends with ``theta_{t+1}``; ``q_t`` is the posterior under ``theta_t``.
+
+    After the E-step (scores ``theta_t`` with ``q_t``):
+
+    Attributes
+    ----------
+    log_likelihood : mean ``log p(y | theta_t)``.
+    expected_complete : mean ``E_{q_t}[log p(y, z | theta_t)]``.
+    entropy : mean ``H(q_t)`` (the same at both points: ``q`` is held through the M-step).
+    elbo : ``expected_complete + entropy``.
+    kl : ``log_likelihood - elbo``; zero up to rounding, since ``q_t`` is the posterior.
+
+    After the M-step (scores ``theta_{t+1}`` with the old ``q_t``):
+
+    log_likelihood_m : mean ``log p(y | theta_{t+1})``; equals ``log_likelihood[t + 1]``.
+    expected_complete_m : mean ``E_{q_t}[log p(y, z | theta_{t+1})]``, raised by the M-step.
+    elbo_m : ``expected_complete_m + entropy`` (>= ``elbo``).
+    kl_m : ``log_likelihood_m - elbo_m`` (>= 0: ``q_t`` is no longer the posterior).
+    """
+
+    log_likelihood: np.ndarray
+    expected_complete: np.ndarray
+    entropy: np.ndarray
+    elbo: np.ndarray
+    kl: np.ndarray
+    log_likelihood_m: np.ndarray
+    expected_complete_m: np.ndarray
+    elbo_m: np.ndarray
+    kl_m: np.ndarray
+
+    @property
+    def n_iter(self) -> int:
+        return self.log_likelihood.shape[0]
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """The arrays by name (for tables and JSON)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class HistoryRecorder:
+    """Accumulates the ELBO terms while the estimator runs EM.
+
+    ``record_e_step`` is called after each E-step with the new log joint and posterior; it also
+    completes the previous iteration's after-M-step values, which need the log joint under the new
+    parameters scored with the *previous* posterior.
+    """
+
+    def __init__(self, sample_weight, total_weight):
+        self._w = sample_weight
+        self._total = total_weight
+        self._rows: list[dict[str, float]] = []
+        self._previous_q = None
+
+    def _mean(self, per_sample):
+        if self._w is None:
+            return float(per_sample.sum() / self._total)
+        return float(self._w @ per_sample / self._total)
+
+    def record_e_step(self, log_joint_prob, log_prob_norm, log_resp, *, last=False):
+        """Record one E-step; with ``last=True`` only close the previous iteration."""
+        log_likelihood = self._mean(log_prob_norm)
+        if self._rows:
+            row = self._rows[-1]
+            expected = self._mean(np.einsum("ij,ij->i", self._previous_q, log_joint_prob))
+            row["log_likelihood_m"] = log_likelihood
+            row["expected_complete_m"] = expected
+            row["elbo_m"] = expected + row["entropy"]
+            row["kl_m"] = log_likelihood - row["elbo_m"]
+        if last:
+            return
+        q = np.exp(log_resp)
+        # 0 log 0 = 0: clip -inf so that q * log q is 0, not NaN, for vanished responsibilities.
+        entropy = -self._mean(np.einsum("ij,ij->i", q, np.maximum(log_resp, np.finfo(float).min)))
+        expected = self._mean(np.einsum("ij,ij->i", q, log_joint_prob))
+        elbo = expected + entropy
+        self._rows.append(
+            {
+                "log_likelihood": log_likelihood,
+                "expected_complete": expected,
+                "entropy": entropy,
+                "elbo": elbo,
+                "kl": log_likelihood - elbo,
+            }
+        )
+        self._previous_q = q
+
+    def finish(self) -> EMHistory:
+        names = [f.name for f in fields(EMHistory)]
+        columns = {name: np.array([row.get(name, np.nan) for row in self._rows]) for name in names}
+        return EMHistory(**columns)
+
+
+def plot_history(history: EMHistory, ax=None, *, show_kl=True):
+    """Plot log-likelihood and ELBO per iteration (and the KL gap on a twin axis).
+
+    Returns the matplotlib Axes (a list of two when ``show_kl``).
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    it = np.arange(history.n_iter)
+    ax.plot(it, history.log_likelihood, "o-", ms=3, label=r"$\log p(y\mid\theta_t)$")
+    ax.plot(it, history.elbo, "x", ms=5, label=r"ELBO$(q_t,\theta_t)$ after E-step")
+    ax.plot(it + 1, history.elbo_m, "s", ms=3, mfc="none", label=r"ELBO$(q_t,\theta_{t+1})$ after M-step")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("mean per sample (nats)")
+    ax.legend(loc="lower right", fontsize=8)
+    if not show_kl:
+        return ax
+    twin = ax.twinx()
+    twin.plot(it + 1, history.kl_m, color="tab:red", lw=1, label=r"KL after M-step")
+    twin.plot(it, np.abs(history.kl), color="tab:gray", lw=1, ls=":", label=r"|KL| after E-step")
+    twin.set_yscale("symlog", linthresh=1e-12)
+    twin.set_ylabel("KL gap (nats)", color="tab:red")
+    twin.legend(loc="center right", fontsize=8)
+    return [ax, twin]
