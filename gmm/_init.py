@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.cluster import KMeans, kmeans_plusplus
-from threadpoolctl import threadpool_limits
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -27,13 +26,12 @@ def initial_responsibilities(X, sample_weight, n_components, method, random_stat
     n_samples = X.shape[0]
     resp = np.zeros((n_samples, n_components))
     if method == "kmeans":
-        # One thread: k-means then gives the same labels bit for bit on any machine.
-        with threadpool_limits(limits=1):
-            labels = (
-                KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
-                .fit(X, sample_weight=sample_weight)
-                .labels_
-            )
+        # Called inside gmm._threads.single_threaded(): the labels are the same on any machine.
+        labels = (
+            KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+            .fit(X, sample_weight=sample_weight)
+            .labels_
+        )
         resp[np.arange(n_samples), labels] = 1
     elif method == "k-means++":
         _, indices = kmeans_plusplus(

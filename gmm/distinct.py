@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import threading
+
 import numpy as np
 
-#: Above this many pixels, RGB colours are counted with a 2**24 bincount (linear time) rather
-#: than by sorting; below it the bincount's 128 MiB table costs more than the sort.
-_BINCOUNT_MIN_PIXELS = 1 << 21
 _RGB_CODES = 1 << 24
 
 
@@ -61,7 +60,8 @@ def distinct_pixels(image) -> DistinctPixels:
     ----------
     image : ndarray of shape (H, W) or (H, W, C)
         uint8 grey and uint8 RGB use fast integer paths (a 256-bin histogram; colours packed into
-        one 24-bit integer); any other dtype or channel count uses a general row-unique.
+        one 24-bit integer, counted in linear time); any other dtype or channel count uses a general
+        row-unique (a sort).
     """
     image = np.asarray(image)
     if image.ndim not in (2, 3) or image.size == 0:
@@ -70,29 +70,54 @@ def distinct_pixels(image) -> DistinctPixels:
     pixels = image.reshape(shape[0] * shape[1], -1)
     if image.dtype == np.uint8 and pixels.shape[1] == 1:
         counts = np.bincount(pixels[:, 0], minlength=256)
-        codes, lut_size = pixels[:, 0], 256
         present = np.flatnonzero(counts)
-        values = present.astype(np.uint8)[:, np.newaxis]
-        counts = counts[present]
-    elif image.dtype == np.uint8 and pixels.shape[1] == 3:
-        codes = _pack_rgb(pixels)
-        lut_size = _RGB_CODES
-        if codes.size >= _BINCOUNT_MIN_PIXELS:
-            counts = np.bincount(codes, minlength=_RGB_CODES)
-            present = np.flatnonzero(counts)
-            counts = counts[present]
-        else:
-            present, counts = np.unique(codes, return_counts=True)
-        values = _unpack_rgb(present)
-    else:
-        rows = np.ascontiguousarray(pixels).view(np.dtype((np.void, pixels.dtype.itemsize * pixels.shape[1])))
-        uniq, inverse, counts = np.unique(rows, return_inverse=True, return_counts=True)
-        values = uniq.view(pixels.dtype).reshape(-1, pixels.shape[1])
-        return DistinctPixels(values, counts.astype(np.int64), inverse.reshape(shape).astype(np.int32))
-    # Inverse through a lookup table indexed by the code: a gather, much faster than sorting.
-    lut = np.empty(lut_size, dtype=np.int32)
-    lut[present] = np.arange(present.size, dtype=np.int32)
-    return DistinctPixels(values, counts.astype(np.int64), lut[codes].reshape(shape))
+        lut = np.zeros(256, dtype=np.int32)
+        lut[present] = np.arange(present.size, dtype=np.int32)
+        index = lut[pixels[:, 0]]
+        return DistinctPixels(present.astype(np.uint8)[:, np.newaxis], counts[present], index.reshape(shape))
+    if image.dtype == np.uint8 and pixels.shape[1] == 3:
+        present, counts, index = _count_rgb(_pack_rgb(pixels))
+        return DistinctPixels(_unpack_rgb(present), counts, index.reshape(shape))
+    rows = np.ascontiguousarray(pixels).view(np.dtype((np.void, pixels.dtype.itemsize * pixels.shape[1])))
+    uniq, inverse, counts = np.unique(rows, return_inverse=True, return_counts=True)
+    values = uniq.view(pixels.dtype).reshape(-1, pixels.shape[1])
+    return DistinctPixels(values, counts.astype(np.int64), inverse.reshape(shape).astype(np.int32))
+
+
+class _RGBTables:
+    """Scratch tables over all 2**24 colours (16 MiB of flags, 64 MiB of indices), kept between
+    calls: touching a fresh 64 MiB table page by page costs more than the counting itself."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.seen = None
+        self.lut = None
+
+    def get(self):
+        if self.seen is None:
+            self.seen = np.zeros(_RGB_CODES, dtype=np.bool_)
+            self.lut = np.empty(_RGB_CODES, dtype=np.int32)
+        return self.seen, self.lut
+
+
+_TABLES = _RGBTables()
+
+
+def _count_rgb(codes):
+    """Distinct 24-bit codes (sorted), their counts and each pixel's index into them.
+
+    Linear time, no sort: mark the codes seen in a flag table, list the marked ones in order,
+    number them through a lookup table, and count by index.
+    """
+    with _TABLES.lock:
+        seen, lut = _TABLES.get()
+        seen[codes] = True
+        present = np.flatnonzero(seen)
+        seen[present] = False  # leave the table clean for the next call
+        lut[present] = np.arange(present.size, dtype=np.int32)
+        index = lut[codes]
+    counts = np.bincount(index, minlength=present.size).astype(np.int64)
+    return present.astype(np.uint32), counts, index
 
 
 def _pack_rgb(pixels):

@@ -66,38 +66,44 @@ class EMHistory:
 class HistoryRecorder:
     """Accumulates the ELBO terms while the estimator runs EM.
 
-    ``record_e_step`` is called after each E-step with the new log joint and posterior; it also
-    completes the previous iteration's after-M-step values, which need the log joint under the new
-    parameters scored with the *previous* posterior.
+    ``record_e_step`` is called after each E-step; it also completes the previous iteration's
+    after-M-step values, which score the log joint under the new parameters with the *previous*
+    posterior. Every sum is one dot product of (K, n) arrays already computed by EM, so
+    recording costs little beside the E-step itself.
     """
 
     def __init__(self, sample_weight, total_weight):
         self._w = sample_weight
         self._total = total_weight
         self._rows: list[dict[str, float]] = []
-        self._previous_q = None
+        self._previous_weighted_q = None
 
-    def _mean(self, per_sample):
-        if self._w is None:
-            return float(per_sample.sum() / self._total)
-        return float(self._w @ per_sample / self._total)
+    def _mean_over(self, weighted_q, per_component_sample):
+        return float(weighted_q.ravel() @ per_component_sample.ravel() / self._total)
 
-    def record_e_step(self, log_joint_prob, log_prob_norm, log_resp, *, last=False):
-        """Record one E-step; with ``last=True`` only close the previous iteration."""
-        log_likelihood = self._mean(log_prob_norm)
+    def record_e_step(self, log_joint_prob, log_prob_norm, weighted_resp, log_resp, *, last=False):
+        """Record one E-step; with ``last=True`` only close the previous iteration.
+
+        Parameters
+        ----------
+        log_joint_prob, log_resp : ndarray of shape (n_components, n_samples)
+        log_prob_norm : ndarray of shape (n_samples,)
+        weighted_resp : ndarray of shape (n_components, n_samples)
+            The new posterior times the sample weights.
+        """
+        log_likelihood = float(self._w @ log_prob_norm / self._total)
         if self._rows:
             row = self._rows[-1]
-            expected = self._mean(np.einsum("ij,ij->i", self._previous_q, log_joint_prob))
+            expected = self._mean_over(self._previous_weighted_q, log_joint_prob)
             row["log_likelihood_m"] = log_likelihood
             row["expected_complete_m"] = expected
             row["elbo_m"] = expected + row["entropy"]
             row["kl_m"] = log_likelihood - row["elbo_m"]
         if last:
             return
-        q = np.exp(log_resp)
-        # 0 log 0 = 0: clip -inf so that q * log q is 0, not NaN, for vanished responsibilities.
-        entropy = -self._mean(np.einsum("ij,ij->i", q, np.maximum(log_resp, np.finfo(float).min)))
-        expected = self._mean(np.einsum("ij,ij->i", q, log_joint_prob))
+        # 0 log 0 = 0: clip -inf so that q log q is 0, not NaN, for vanished responsibilities.
+        entropy = -self._mean_over(weighted_resp, np.maximum(log_resp, np.finfo(float).min))
+        expected = self._mean_over(weighted_resp, log_joint_prob)
         elbo = expected + entropy
         self._rows.append(
             {
@@ -108,7 +114,7 @@ class HistoryRecorder:
                 "kl": log_likelihood - elbo,
             }
         )
-        self._previous_q = q
+        self._previous_weighted_q = weighted_resp
 
     def finish(self) -> EMHistory:
         names = [f.name for f in fields(EMHistory)]

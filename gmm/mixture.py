@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gmm import _gaussian as G
 from gmm._init import INIT_METHODS, initial_responsibilities
+from gmm._threads import single_threaded
 from gmm._validation import check_enough_distinct, check_sample_weight
 from gmm.history import HistoryRecorder
 
@@ -129,27 +130,34 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the most probable component of each sample: shape (n_samples,)."""
+        with single_threaded():
+            return self._fit(X, sample_weight)
+
+    def _fit(self, X, sample_weight):
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         self._check_parameters(X.shape[1])
-        weights = check_sample_weight(sample_weight, X.shape[0])
-        check_enough_distinct(X, weights, self.n_components)
-        total = float(X.shape[0] if weights is None else weights.sum())
+        given = check_sample_weight(sample_weight, X.shape[0])
+        check_enough_distinct(X, given, self.n_components)
+        weights = np.ones(X.shape[0]) if given is None else given
+        total = float(weights.sum())
+        XT = np.ascontiguousarray(X.T)  # sample-last layout, see gmm._gaussian
 
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         random_state = check_random_state(self.random_state)
         best = None
         for init in range(self.n_init if do_init else 1):
             if do_init:
-                self._initialize(X, weights, random_state)
+                self._initialize(X, XT, given, weights, random_state)
             recorder = HistoryRecorder(weights, total)
             lower_bound = -np.inf if do_init else self.lower_bound_
             bounds, converged, n_iter = [], False, 0
             for n_iter in range(1, self.max_iter + 1):
                 previous = lower_bound
-                log_joint, log_prob_norm, log_resp = self._e_step(X)
-                recorder.record_e_step(log_joint, log_prob_norm, log_resp)
-                self._m_step(X, log_resp, weights)
-                lower_bound = _weighted_mean(log_prob_norm, weights, total)
+                log_joint, log_prob_norm, resp, log_resp = self._e_step(XT)
+                weighted_resp = _weigh(resp, given)
+                recorder.record_e_step(log_joint, log_prob_norm, weighted_resp, log_resp)
+                self._m_step(XT, weighted_resp)
+                lower_bound = float(weights @ log_prob_norm / total)
                 bounds.append(lower_bound)
                 if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
                     print(f"  init {init} iteration {n_iter}: change {lower_bound - previous:.6g}")
@@ -166,11 +174,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.converged_, self.n_iter_ = best["converged"], best["n_iter"]
         self.lower_bound_, self.lower_bounds_ = best["lower_bound"], best["bounds"]
         # Final E-step: labels agree with fit(X).predict(X), and it scores the last M-step.
-        log_joint, log_prob_norm, log_resp = self._e_step(X)
-        best["recorder"].record_e_step(log_joint, log_prob_norm, log_resp, last=True)
+        log_joint, log_prob_norm, resp, log_resp = self._e_step(XT)
+        best["recorder"].record_e_step(log_joint, log_prob_norm, None, None, last=True)
         self.history_ = best["recorder"].finish()
         self._warn_about_fit()
-        return log_resp.argmax(axis=1)
+        return _argmax_rows(log_joint)
 
     def _warn_about_fit(self):
         if not self.converged_ and self.max_iter > 0:
@@ -190,11 +198,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 ComponentCollapseWarning,
             )
 
-    def _initialize(self, X, weights, random_state):
+    def _initialize(self, X, XT, given, weights, random_state):
         initial = self._initial
         if any(v is None for v in initial.values()):
-            resp = initial_responsibilities(X, weights, self.n_components, self.init_params, random_state)
-            self._m_step_from_resp(X, resp, weights)
+            resp = initial_responsibilities(X, given, self.n_components, self.init_params, random_state)
+            self._m_step(XT, _weigh(np.ascontiguousarray(resp.T), given))
         if initial["weights"] is not None:
             self.weights_ = initial["weights"].copy()
         if initial["means"] is not None:
@@ -204,18 +212,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self.covariances_ = G.covariances_from_precisions_cholesky(self.precisions_cholesky_, self.covariance_type)
             self.precisions_ = G.precisions_from_cholesky(self.precisions_cholesky_, self.covariance_type)
 
-    def _e_step(self, X):
-        log_joint = G.log_joint(X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type)
-        log_prob_norm, log_resp = G.normalize_log_joint(log_joint)
-        return log_joint, log_prob_norm, log_resp
+    def _e_step(self, XT):
+        log_joint = G.log_joint(XT, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type)
+        return (log_joint, *G.normalize_log_joint(log_joint))
 
-    def _m_step(self, X, log_resp, weights):
-        self._m_step_from_resp(X, np.exp(log_resp), weights)
-
-    def _m_step_from_resp(self, X, resp, weights):
-        weighted = resp if weights is None else resp * weights[:, np.newaxis]
-        nk, means = G.estimate_weighted_moments(X, weighted)
-        covariances = G.estimate_covariances(X, weighted, nk, means, self.reg_covar, self.covariance_type)
+    def _m_step(self, XT, weighted_resp):
+        nk, means = G.estimate_weighted_moments(XT, weighted_resp)
+        covariances = G.estimate_covariances(XT, weighted_resp, nk, means, self.covariance_type)
         self.covariances_ = G.regularize(covariances, self.reg_covar, self.covariance_type)
         self.weights_ = nk / nk.sum()
         self.means_ = means
@@ -230,9 +233,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # --------------------------------------------------------------- inference
     def _log_joint(self, X):
+        """Log joint under the fitted parameters, sample-last: shape (K, n)."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        return G.log_joint(X, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type)
+        XT = np.ascontiguousarray(X.T)
+        return G.log_joint(XT, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type)
 
     def score_samples(self, X):
         """``log p(x_n | theta)`` per sample: shape (n_samples,)."""
@@ -242,15 +247,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Mean log-likelihood per unit weight."""
         log_prob = self.score_samples(X)
         weights = check_sample_weight(sample_weight, log_prob.shape[0])
-        return _weighted_mean(log_prob, weights, log_prob.shape[0] if weights is None else weights.sum())
+        return float(log_prob.mean() if weights is None else weights @ log_prob / weights.sum())
 
     def predict(self, X):
         """Most probable component per sample (hard clustering): shape (n_samples,)."""
-        return self._log_joint(X).argmax(axis=1)
+        return _argmax_rows(self._log_joint(X))
 
     def predict_proba(self, X):
         """Responsibilities ``p(z_n = k | x_n)`` (soft clustering): shape (n_samples, K)."""
-        return np.exp(G.normalize_log_joint(self._log_joint(X))[1])
+        return np.ascontiguousarray(G.normalize_log_joint(self._log_joint(X))[1].T)
 
     def _n_parameters(self):
         n_features = self.means_.shape[1]
@@ -292,8 +297,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return np.vstack(draws), labels
 
 
-def _weighted_mean(values, weights, total):
-    return float((values.sum() if weights is None else weights @ values) / total)
+def _weigh(resp, sample_weight):
+    """Responsibilities (K, n) times sample weights (unweighted: the same array)."""
+    return resp if sample_weight is None else resp * sample_weight
+
+
+def _argmax_rows(per_component):
+    """Index of the largest row per column of a (K, n) array, first one on ties, as int64."""
+    best = per_component[0].copy()
+    labels = np.zeros(per_component.shape[1], dtype=np.int64)
+    for k, row in enumerate(per_component[1:], start=1):
+        better = row > best
+        labels[better] = k
+        np.maximum(best, row, out=best)
+    return labels
 
 
 def _check_initial_parameters(model, n_features):

@@ -1,0 +1,356 @@
+"""``gmm-segment``: segment image files with a Gaussian mixture from the command line.
+
+Each input is loaded (:func:`gmm.image.load_image`), segmented (:func:`gmm.segmentation.segment`)
+and rendered (:meth:`SegmentationResult.render`) into one PNG in the output folder. A bad input
+(missing, unreadable, truncated, not an image) costs one line on stderr and a non-zero exit status
+at the end; the other inputs are still processed. Every output is written atomically and no
+output may replace an input file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+PROG = "gmm-segment"
+COLOR_SPACES = ("rgb", "grey", "lab", "hsv")
+INITS = ("kmeans", "random")
+RENDERS = ("labels", "mean", "soft", "overlay")
+
+EPILOG = f"""\
+examples:
+  {PROG} photo.jpg -k 3 -o out
+      three segments in RGB, drawn in the palette (red, green, blue): out/photo_labels.png
+  {PROG} fox.jpg moose.jpg -k 4 --space lab --render overlay -o out --save-labels
+      segment boundaries over each photo, plus the label maps as out/<stem>_labels.npy
+  {PROG} frame.png -k 3 --init random --seed 7 --render soft --save-elbo -o out
+      responsibility-weighted colours; ELBO curve out/frame_elbo.png and the per-iteration
+      history as out/frame_history.json and out/frame_history.csv
+
+outputs (in OUT, created if missing):
+  <stem>_<render>.png                      the rendering, one per input
+  <stem>_labels.npy                        with --save-labels: label map (H, W), int
+  <stem>_elbo.png, <stem>_history.{{json,csv}}  with --save-elbo
+
+exit status: 0 when every input was segmented, 1 when any failed (the others are still
+processed), 2 on a command-line error. The same --seed gives byte-identical outputs.
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative_float(text):
+    value = float(text)
+    if not value >= 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``gmm-segment``."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Segment images with a Gaussian mixture model fitted by EM\n"
+        "(Donovan & Pronin, 2024) and write one rendering per image.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="input image files")
+    parser.add_argument("-k", "--n-components", type=_positive_int, default=3, metavar="K",
+                        help="number of mixture components, i.e. segments (default: 3)")
+    parser.add_argument("--space", choices=COLOR_SPACES, default="rgb",
+                        help="colour space the mixture is fitted in (default: rgb)")
+    parser.add_argument("--init", choices=INITS, default="kmeans",
+                        help="initialisation of the responsibilities (default: kmeans)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed; the same seed gives the same output (default: 0)")
+    parser.add_argument("--render", choices=RENDERS, default="labels",
+                        help="labels: palette colour per segment; mean: mean colour per segment; "
+                        "soft: colours mixed by responsibility; overlay: boundaries over the "
+                        "image (default: labels)")
+    parser.add_argument("-o", "--output-dir", type=Path, required=True, metavar="OUT",
+                        help="folder for the outputs (created if missing)")
+    parser.add_argument("--save-labels", action="store_true",
+                        help="also write the label map as <stem>_labels.npy")
+    parser.add_argument("--save-elbo", action="store_true",
+                        help="also write the ELBO curve (<stem>_elbo.png) and the per-iteration "
+                        "history (<stem>_history.json, <stem>_history.csv)")
+    parser.add_argument("--max-iter", type=_positive_int, default=100, metavar="N",
+                        help="maximum number of EM iterations (default: 100)")
+    parser.add_argument("--tol", type=_non_negative_float, default=1e-3, metavar="T",
+                        help="stop when the mean log-likelihood gains less than T (default: 1e-3)")
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------------
+
+
+class InputError(Exception):
+    """A problem with one input: reported on one line, then the next input is processed."""
+
+
+def _reason(exc: BaseException) -> str:
+    """A one-line reason for a failure, without the traceback."""
+    if isinstance(exc, OSError) and exc.strerror:
+        reason = exc.strerror[0].lower() + exc.strerror[1:]
+        return f"{reason}: {exc.filename}" if exc.filename else reason
+    # The first line: library messages put the summary there and install hints after it.
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    if not text:
+        return type(exc).__name__
+    if isinstance(exc, (OSError, ValueError, InputError)):
+        return text
+    return f"{type(exc).__name__}: {text}"
+
+
+def _report(kind: str, path, message: str) -> None:
+    from tqdm import tqdm
+
+    # tqdm.write keeps the line clear of a progress bar that may be on screen.
+    tqdm.write(f"{PROG}: {kind}: {path}: {message}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------------
+# Outputs
+# ---------------------------------------------------------------------------------------------
+
+
+def output_paths(stem: str, out_dir: Path, render: str, *, save_labels=False, save_elbo=False):
+    """Where the outputs for an input named ``stem`` go.
+
+    Returns
+    -------
+    dict mapping output kind ('render', 'labels', 'elbo', 'history_json', 'history_csv') to Path
+    """
+    paths = {"render": out_dir / f"{stem}_{render}.png"}
+    if save_labels:
+        paths["labels"] = out_dir / f"{stem}_labels.npy"
+    if save_elbo:
+        paths["elbo"] = out_dir / f"{stem}_elbo.png"
+        paths["history_json"] = out_dir / f"{stem}_history.json"
+        paths["history_csv"] = out_dir / f"{stem}_history.csv"
+    return paths
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)  # hard links, case-insensitive file systems
+    except OSError:
+        return False
+
+
+def check_outputs(outputs: dict, inputs: Sequence[Path], written: dict) -> None:
+    """Refuse outputs that would replace an input file or an earlier input's output.
+
+    Raises
+    ------
+    InputError
+        Naming the output and what it would overwrite.
+    """
+    for path in outputs.values():
+        for source in inputs:
+            if source.exists() and _same_file(path, source):
+                raise InputError(f"refusing to overwrite input file {source} with output {path}")
+        earlier = written.get(path.resolve())
+        if earlier is not None:
+            raise InputError(f"output {path} would overwrite the output of {earlier}")
+
+
+def atomic_write(path: Path, write: Callable) -> None:
+    """Write a file through ``write(binary_file)`` into a temporary file, then rename it.
+
+    The temporary file is in the destination folder, so ``os.replace`` is an atomic rename: the
+    destination holds either its old content or the complete new one, never a partial file.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; outputs are ordinary files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def png_bytes(rgb) -> bytes:
+    """Encode a uint8 RGB array as PNG with no metadata, so equal arrays give equal bytes."""
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).save(
+        buffer, format="PNG", compress_level=6
+    )
+    return buffer.getvalue()
+
+
+def elbo_png_bytes(history, title: str) -> bytes:
+    """The ELBO curve (:func:`gmm.plot_history`) as PNG bytes, without a Software tag."""
+    from matplotlib.figure import Figure
+
+    from gmm import plot_history
+
+    figure = Figure(figsize=(6, 3.5), dpi=100)
+    ax = figure.subplots()
+    plot_history(history, ax=ax)
+    ax.set_title(title, fontsize=9)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _finite_or_none(value):
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def history_json_bytes(model, meta: dict) -> bytes:
+    """The fit's summary and per-iteration history as JSON (NaN written as null)."""
+    columns = model.history_.as_dict()
+    document = {
+        **meta,
+        "converged": bool(model.converged_),
+        "n_iter": int(model.n_iter_),
+        "lower_bound": _finite_or_none(model.lower_bound_),
+        "history": {name: [_finite_or_none(v) for v in values] for name, values in columns.items()},
+    }
+    return (json.dumps(document, indent=2) + "\n").encode()
+
+
+def history_csv_bytes(history) -> bytes:
+    """The per-iteration history as CSV: one row per iteration, NaN written as an empty cell."""
+    columns = history.as_dict()
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["iteration", *columns])
+    for i in range(history.n_iter):
+        cells = [_finite_or_none(values[i]) for values in columns.values()]
+        writer.writerow([i, *("" if c is None else repr(c) for c in cells)])
+    return text.getvalue().encode()
+
+
+# ---------------------------------------------------------------------------------------------
+# One input
+# ---------------------------------------------------------------------------------------------
+
+
+def _load(path: Path):
+    from gmm.image import load_image
+
+    if not path.exists():
+        raise InputError("no such file")
+    if path.is_dir():
+        raise InputError("is a directory, not an image file")
+    try:
+        return load_image(path)
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as exc:  # any decoder failure of one input must not stop the batch
+        raise InputError(_reason(exc)) from exc
+
+
+def _segment(image, args, path):
+    from gmm.segmentation import segment
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = segment(image, args.n_components, color_space=args.space, init=args.init,
+                         random_state=args.seed, max_iter=args.max_iter, tol=args.tol)
+    for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+        _report("warning", path, message)
+    return result
+
+
+def process_image(path: Path, args, inputs: Sequence[Path], written: dict) -> None:
+    """Segment one input and write its outputs.
+
+    Raises
+    ------
+    InputError
+        For a bad input or an output that would overwrite a file it must not.
+    """
+    import numpy as np
+
+    outputs = output_paths(path.stem, args.output_dir, args.render,
+                           save_labels=args.save_labels, save_elbo=args.save_elbo)
+    check_outputs(outputs, inputs, written)
+    image = _load(path)
+    try:
+        result = _segment(image, args, path)
+    except ValueError as exc:  # e.g. fewer distinct colours than components
+        raise InputError(f"cannot segment ({_reason(exc)})") from exc
+
+    atomic_write(outputs["render"], lambda f: f.write(png_bytes(result.render(args.render))))
+    if args.save_labels:
+        atomic_write(outputs["labels"], lambda f: np.save(f, np.asarray(result.labels)))
+    if args.save_elbo:
+        meta = {"image": str(path), "n_components": args.n_components, "color_space": args.space,
+                "init": args.init, "seed": args.seed, "max_iter": args.max_iter, "tol": args.tol}
+        history = result.model.history_
+        atomic_write(outputs["elbo"], lambda f: f.write(elbo_png_bytes(history, path.name)))
+        atomic_write(outputs["history_json"], lambda f: f.write(history_json_bytes(result.model, meta)))
+        atomic_write(outputs["history_csv"], lambda f: f.write(history_csv_bytes(history)))
+    for output in outputs.values():
+        written[output.resolve()] = path
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``gmm-segment``; returns the exit status (0 success, 1 some input failed)."""
+    args = build_parser().parse_args(argv)
+    try:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _report("error", args.output_dir, f"cannot create output folder ({_reason(exc)})")
+        return 1
+
+    from tqdm import tqdm
+
+    written: dict = {}
+    failed = 0
+    for path in tqdm(args.images, desc=PROG, unit="image", file=sys.stderr,
+                     disable=not sys.stderr.isatty()):
+        try:
+            process_image(path, args, args.images, written)
+        except (InputError, OSError) as exc:
+            _report("error", path, _reason(exc))
+            failed += 1
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

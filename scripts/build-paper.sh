@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Build paper/paper.pdf from paper/*.tex, figures/*.png and figures/numbers/*.json.
+#
+#   scripts/build-paper.sh            # PYTHON defaults to .venv/bin/python
+#
+# 1. installs TeX when missing (scripts/install-tex.sh);
+# 2. writes paper/build/numbers.tex, the \gmmresult lookups of every recorded number;
+# 3. runs latexmk in paper/ (see paper/latexmkrc) into paper/build/;
+# 4. fails if the log reports an undefined reference, citation or file, even when latexmk
+#    found nothing to redo;
+# 5. copies paper/build/paper.pdf to paper/paper.pdf (atomically).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-.venv/bin/python}
+
+scripts/install-tex.sh
+
+mkdir -p paper/build
+"$PYTHON" -c "from gmm.report import write_latex_numbers; write_latex_numbers('paper/build/numbers.tex')"
+
+# Byte-stable PDF: dates and the trailer ID come from the last commit, not the clock.
+if [[ -z "${SOURCE_DATE_EPOCH:-}" ]]; then
+    SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || echo 0)
+fi
+export SOURCE_DATE_EPOCH FORCE_SOURCE_DATE=1
+
+(cd paper && latexmk -quiet)
+
+log=paper/build/paper.log
+if grep -nE "undefined references|Reference .* undefined|Citation .* undefined|File .* not found|gmmresult: no recorded number" "$log"; then
+    echo "build-paper: $log reports the problems above" >&2
+    exit 1
+fi
+
+tmp=$(mktemp paper/.paper.pdf.XXXXXX)
+cp paper/build/paper.pdf "$tmp"
+mv -f "$tmp" paper/paper.pdf
+echo "build-paper: wrote paper/paper.pdf"
