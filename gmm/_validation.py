@@ -45,8 +45,19 @@ def count_distinct_rows(X, limit=None):
         prefix = count_distinct_rows(X[:_DISTINCT_PREFIX])
         if prefix >= limit:
             return prefix
-    rows = np.ascontiguousarray(X).view(np.dtype((np.void, X.dtype.itemsize * X.shape[1])))
-    return np.unique(rows).shape[0]
+    return np.unique(row_keys(X)).shape[0]
+
+
+def row_keys(X):
+    """One opaque byte-string key per row of a 2-D array: equal rows, equal keys.
+
+    Floats get ``+ 0.0`` first, which turns -0.0 into 0.0: they are equal numbers with different
+    bytes.
+    """
+    if X.dtype.kind in "fc":
+        X = X + 0.0
+    X = np.ascontiguousarray(X)
+    return X.view(np.dtype((np.void, X.dtype.itemsize * X.shape[1])))[:, 0]
 
 
 def check_enough_distinct(X, sample_weight, n_components):

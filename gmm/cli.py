@@ -18,7 +18,7 @@ import os
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 PROG = "gmm-segment"
@@ -32,36 +32,42 @@ examples:
       three segments in RGB, drawn in the palette (red, green, blue): out/photo_labels.png
   {PROG} fox.jpg moose.jpg -k 4 --space lab --render overlay -o out --save-labels
       segment boundaries over each photo, plus the label maps as out/<stem>_labels.npy
-  {PROG} frame.png -k 3 --init random --seed 7 --render soft --save-elbo -o out
+  {PROG} frame.png -k 3 --init random --tol 1e-9 --seed 7 --render soft --save-elbo -o out
       responsibility-weighted colours; ELBO curve out/frame_elbo.png and the per-iteration
       history as out/frame_history.json and out/frame_history.csv
 
 outputs (in OUT, created if missing):
   <stem>_<render>.png                      the rendering, one per input
-  <stem>_labels.npy                        with --save-labels: label map (H, W), int
+  <stem>_labels.npy                        with --save-labels: label map (H, W), uint8 for K <= 256
   <stem>_elbo.png, <stem>_history.{{json,csv}}  with --save-elbo
 
 exit status: 0 when every input was segmented, 1 when any failed (the others are still
-processed), 2 on a command-line error. The same --seed gives byte-identical outputs.
+processed), 2 on a command-line error. Problems are reported on stderr, one line each, as
+'gmm-segment: error: FILE: reason' (or 'warning: ...', e.g. when EM did not converge).
+The same --seed gives byte-identical outputs.
 """
 
 
-# ---------------------------------------------------------------------------------------------
-# Command line
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------- command line
 
 
 def _positive_int(text):
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
     return value
 
 
 def _non_negative_float(text):
-    value = float(text)
-    if not value >= 0 or math.isinf(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
     return value
 
 
@@ -80,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--space", choices=COLOR_SPACES, default="rgb",
                         help="colour space the mixture is fitted in (default: rgb)")
     parser.add_argument("--init", choices=INITS, default="kmeans",
-                        help="initialisation of the responsibilities (default: kmeans)")
+                        help="initialisation of the responsibilities (default: kmeans); random "
+                        "responsibilities start every mean near the global mean, where EM is slow: "
+                        "give them a small --tol (e.g. 1e-9) or EM stops after a few iterations")
     parser.add_argument("--seed", type=int, default=0,
                         help="random seed; the same seed gives the same output (default: 0)")
     parser.add_argument("--render", choices=RENDERS, default="labels",
@@ -101,9 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# ---------------------------------------------------------------------------------------------
-# Errors
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------- errors
 
 
 class InputError(Exception):
@@ -132,9 +138,7 @@ def _report(kind: str, path, message: str) -> None:
     tqdm.write(f"{PROG}: {kind}: {path}: {message}", file=sys.stderr)
 
 
-# ---------------------------------------------------------------------------------------------
-# Outputs
-# ---------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------------- outputs
 
 
 def output_paths(stem: str, out_dir: Path, render: str, *, save_labels=False, save_elbo=False):
@@ -154,17 +158,30 @@ def output_paths(stem: str, out_dir: Path, render: str, *, save_labels=False, sa
     return paths
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    if a.resolve() == b.resolve():
-        return True
+def _file_id(path: Path):
+    """(device, inode) of an existing file, None otherwise: equal for every name of one file
+    (symbolic and hard links, '..' detours, case-insensitive file systems)."""
     try:
-        return os.path.samefile(a, b)  # hard links, case-insensitive file systems
+        status = path.stat()
     except OSError:
-        return False
+        return None
+    return status.st_dev, status.st_ino
 
 
-def check_outputs(outputs: dict, inputs: Sequence[Path], written: dict) -> None:
-    """Refuse outputs that would replace an input file or an earlier input's output.
+def protect(paths, protected: dict, owner: str | None = None) -> None:
+    """Record the existing files among ``paths`` as not to be overwritten.
+
+    ``protected`` maps file ids to descriptions: ``owner`` (e.g. "the output of x.png") or, by
+    default, "input file <path>".
+    """
+    for path in paths:
+        key = _file_id(path)
+        if key is not None:
+            protected.setdefault(key, owner or f"input file {path}")
+
+
+def check_outputs(outputs: dict, protected: dict) -> None:
+    """Refuse outputs that would replace a protected file (an input, an earlier output).
 
     Raises
     ------
@@ -172,24 +189,21 @@ def check_outputs(outputs: dict, inputs: Sequence[Path], written: dict) -> None:
         Naming the output and what it would overwrite.
     """
     for path in outputs.values():
-        for source in inputs:
-            if source.exists() and _same_file(path, source):
-                raise InputError(f"refusing to overwrite input file {source} with output {path}")
-        earlier = written.get(path.resolve())
-        if earlier is not None:
-            raise InputError(f"output {path} would overwrite the output of {earlier}")
+        owner = protected.get(_file_id(path))
+        if owner is not None:
+            raise InputError(f"refusing to overwrite {owner} with output {path}")
 
 
-def atomic_write(path: Path, write: Callable) -> None:
-    """Write a file through ``write(binary_file)`` into a temporary file, then rename it.
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file in the destination folder, then rename it into place.
 
-    The temporary file is in the destination folder, so ``os.replace`` is an atomic rename: the
-    destination holds either its old content or the complete new one, never a partial file.
+    ``os.replace`` within one folder is an atomic rename: the destination holds either its old
+    content or the complete new one, never a partial file.
     """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            write(handle)
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         umask = os.umask(0)
@@ -259,9 +273,7 @@ def history_csv_bytes(history) -> bytes:
     return text.getvalue().encode()
 
 
-# ---------------------------------------------------------------------------------------------
-# One input
-# ---------------------------------------------------------------------------------------------
+# ------------------------------------------------------------------------------------ one input
 
 
 def _load(path: Path):
@@ -291,42 +303,49 @@ def _segment(image, args, path):
     return result
 
 
-def process_image(path: Path, args, inputs: Sequence[Path], written: dict) -> None:
+def npy_bytes(array) -> bytes:
+    """An array in NumPy's .npy format."""
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(array))
+    return buffer.getvalue()
+
+
+def process_image(path: Path, args, protected: dict) -> None:
     """Segment one input and write its outputs.
+
+    Every output is encoded before the first is written, so a failure leaves none behind.
 
     Raises
     ------
     InputError
         For a bad input or an output that would overwrite a file it must not.
     """
-    import numpy as np
-
     outputs = output_paths(path.stem, args.output_dir, args.render,
                            save_labels=args.save_labels, save_elbo=args.save_elbo)
-    check_outputs(outputs, inputs, written)
+    check_outputs(outputs, protected)
     image = _load(path)
     try:
         result = _segment(image, args, path)
-    except ValueError as exc:  # e.g. fewer distinct colours than components
+    except ValueError as exc:  # e.g. fewer distinct colours than components, a grey image in rgb
         raise InputError(f"cannot segment ({_reason(exc)})") from exc
 
-    atomic_write(outputs["render"], lambda f: f.write(png_bytes(result.render(args.render))))
+    payloads = {"render": png_bytes(result.render(args.render))}
     if args.save_labels:
-        atomic_write(outputs["labels"], lambda f: np.save(f, np.asarray(result.labels)))
+        payloads["labels"] = npy_bytes(result.labels)
     if args.save_elbo:
         meta = {"image": str(path), "n_components": args.n_components, "color_space": args.space,
                 "init": args.init, "seed": args.seed, "max_iter": args.max_iter, "tol": args.tol}
-        history = result.model.history_
-        atomic_write(outputs["elbo"], lambda f: f.write(elbo_png_bytes(history, path.name)))
-        atomic_write(outputs["history_json"], lambda f: f.write(history_json_bytes(result.model, meta)))
-        atomic_write(outputs["history_csv"], lambda f: f.write(history_csv_bytes(history)))
-    for output in outputs.values():
-        written[output.resolve()] = path
+        payloads["elbo"] = elbo_png_bytes(result.model.history_, path.name)
+        payloads["history_json"] = history_json_bytes(result.model, meta)
+        payloads["history_csv"] = history_csv_bytes(result.model.history_)
+    for kind, data in payloads.items():
+        atomic_write(outputs[kind], data)
+    protect(outputs.values(), protected, owner=f"the output of {path}")
 
 
-# ---------------------------------------------------------------------------------------------
-# Entry point
-# ---------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------- entry point
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -340,12 +359,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from tqdm import tqdm
 
-    written: dict = {}
+    protected: dict = {}
+    protect(args.images, protected)
     failed = 0
     for path in tqdm(args.images, desc=PROG, unit="image", file=sys.stderr,
                      disable=not sys.stderr.isatty()):
         try:
-            process_image(path, args, args.images, written)
+            process_image(path, args, protected)
         except (InputError, OSError) as exc:
             _report("error", path, _reason(exc))
             failed += 1

@@ -14,6 +14,8 @@ import threading
 
 import numpy as np
 
+from gmm._validation import row_keys
+
 _RGB_CODES = 1 << 24
 
 
@@ -78,9 +80,9 @@ def distinct_pixels(image) -> DistinctPixels:
     if image.dtype == np.uint8 and pixels.shape[1] == 3:
         present, counts, index = _count_rgb(_pack_rgb(pixels))
         return DistinctPixels(_unpack_rgb(present), counts, index.reshape(shape))
-    rows = np.ascontiguousarray(pixels).view(np.dtype((np.void, pixels.dtype.itemsize * pixels.shape[1])))
-    uniq, inverse, counts = np.unique(rows, return_inverse=True, return_counts=True)
-    values = uniq.view(pixels.dtype).reshape(-1, pixels.shape[1])
+    keys = row_keys(pixels)
+    uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    values = uniq.view(pixels.dtype).reshape(-1, pixels.shape[1])  # keys keep the dtype's bytes
     return DistinctPixels(values, counts.astype(np.int64), inverse.reshape(shape).astype(np.int32))
 
 

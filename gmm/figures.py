@@ -33,29 +33,11 @@ _NAME = re.compile(r"^[0-9]{2}_[A-Za-z0-9_-]+$")
 #: Resolution of the committed PNGs: enough for the paper's column width, small in git.
 DEFAULT_DPI = 100
 
-# Default colours for up to 8 components, the first three pure red, green, blue as in the
-# paper's figures. gmm.render.PALETTE is the reference when it exists; this is its fallback.
-_FALLBACK_PALETTE = np.array(
-    [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [255, 0, 255], [0, 255, 255],
-     [255, 128, 0], [128, 0, 255]],
-    dtype=np.uint8,
-)
-
-
 def palette(n_colors: int) -> np.ndarray:
-    """``n_colors`` RGB colours (uint8, shape (n_colors, 3)) for label maps.
+    """``n_colors`` label colours (uint8, shape (n_colors, 3)), the same as :mod:`gmm.render`'s."""
+    from gmm.render import make_palette
 
-    Uses :data:`gmm.render.PALETTE` when that module is installed, so notebooks and the CLI
-    draw components in the same colours.
-    """
-    try:
-        from gmm.render import PALETTE as colors
-    except ImportError:
-        colors = _FALLBACK_PALETTE
-    colors = np.asarray(colors, dtype=np.uint8)
-    if n_colors > len(colors):
-        raise ValueError(f"the palette has {len(colors)} colours, {n_colors} requested")
-    return colors[:n_colors]
+    return make_palette(n_colors)
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,8 +58,12 @@ def figure_path(name: str, fmt: str = "png", directory: Path | None = None) -> P
 
 def figure_bytes(fig, fmt: str = "png", dpi: int = DEFAULT_DPI) -> bytes:
     """The encoded figure, without run-dependent metadata."""
+    import matplotlib
+
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=dpi, metadata=_STABLE_METADATA[fmt])
+    # SVG element ids are random unless salted.
+    with matplotlib.rc_context({"svg.hashsalt": "gmm"}):
+        fig.savefig(buffer, format=fmt, dpi=dpi, metadata=_STABLE_METADATA[fmt])
     return buffer.getvalue()
 
 
@@ -134,30 +120,13 @@ def save_figure(fig, name: str, *, fmt: str = "png", dpi: int = DEFAULT_DPI, dir
 # Pictures made from labels (no photo pixels)
 
 
-def label_image(labels, colors=None) -> np.ndarray:
-    """Label map (H, W) -> uint8 RGB image drawn in palette colours."""
-    labels = np.asarray(labels)
-    if labels.ndim != 2 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be an integer array of shape (H, W), got {labels.dtype} {labels.shape}")
-    n = int(labels.max()) + 1
-    colors = palette(n) if colors is None else np.asarray(colors, dtype=np.uint8)
-    return colors[labels]
-
-
-def soft_palette_image(resp, colors=None) -> np.ndarray:
-    """Responsibilities (H, W, K) -> uint8 RGB blend of the palette colours, ``sum_k r_k c_k``."""
-    resp = np.asarray(resp, dtype=np.float32)
-    if resp.ndim != 3:
-        raise ValueError(f"responsibilities must have shape (H, W, K), got {resp.shape}")
-    colors = palette(resp.shape[2]) if colors is None else np.asarray(colors, dtype=np.uint8)
-    blend = resp @ colors.astype(np.float32)
-    return np.clip(np.rint(blend), 0, 255).astype(np.uint8)
-
-
 def show_label_map(ax, labels, *, title=None, colors=None, names=None, axes_in_pixels=True):
     """Draw a palette label map on ``ax`` (with a legend of component names when given)."""
-    image = label_image(labels, colors)
-    ax.imshow(image, interpolation="nearest")
+    from gmm.render import palette_image
+
+    labels = np.asarray(labels)
+    colors = palette(int(labels.max()) + 1 if names is None else len(names)) if colors is None else colors
+    ax.imshow(palette_image(labels, colors), interpolation="nearest")
     if title:
         ax.set_title(title, fontsize=9)
     if not axes_in_pixels:
@@ -165,8 +134,7 @@ def show_label_map(ax, labels, *, title=None, colors=None, names=None, axes_in_p
     if names is not None:
         from matplotlib.patches import Patch
 
-        used = palette(len(names)) if colors is None else np.asarray(colors)
-        handles = [Patch(color=used[k] / 255, label=name) for k, name in enumerate(names)]
+        handles = [Patch(color=np.asarray(colors[k]) / 255, label=name) for k, name in enumerate(names)]
         ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.8)
     return ax
 
@@ -185,7 +153,8 @@ def mask_grid(axes_row, masks, *, row_label=None):
         axes_row[0].set_ylabel(row_label, fontsize=8)
 
 
-def histogram_with_components(ax, values, counts, mixing, means, variances, *, color="k", label=None, colors=None):
+def histogram_with_components(ax, values, counts, mixing, means, variances, *, color="k", label=None, colors=None,
+                              log=False):
     """Pixel-count histogram of one 0..255 channel with the fitted components' densities over it.
 
     Parameters
@@ -199,6 +168,8 @@ def histogram_with_components(ax, values, counts, mixing, means, variances, *, c
         Each component's weight, and its marginal mean and variance on this channel in
         intensity units (see :func:`channel_marginals`).
     color : histogram colour; ``colors`` : (K, 3) uint8 component colours (palette by default).
+    log : bool
+        Logarithmic pixel counts (from 1), so that small peaks and the tails show.
 
     Each curve is ``n_pixels * pi_k * N(x; mu_k, var_k)``: with one bin per intensity level it
     sits on the histogram's scale (pixels per level), and the curves sum to the mixture's fit.
@@ -206,13 +177,20 @@ def histogram_with_components(ax, values, counts, mixing, means, variances, *, c
     values = np.asarray(values, dtype=np.float64).ravel()
     counts = None if counts is None else np.asarray(counts, dtype=np.float64).ravel()
     total = float(values.size if counts is None else counts.sum())
-    ax.hist(values, bins=256, range=(-0.5, 255.5), weights=counts, histtype="step", color=color, label=label, lw=1)
+    heights, _, _ = ax.hist(values, bins=256, range=(-0.5, 255.5), weights=counts, histtype="step", color=color,
+                            label=label, lw=1)
     x = np.linspace(0.0, 255.0, 511)
     colors = palette(len(mixing)) if colors is None else np.asarray(colors)
     for k, (pi, mu, var) in enumerate(zip(mixing, means, variances)):
         density = np.exp(-0.5 * (x - mu) ** 2 / var) / np.sqrt(2.0 * np.pi * var)
         ax.plot(x, total * pi * density, ls="--", lw=1, color=colors[k] / 255)
     ax.set_xlim(0, 255)
+    # The histogram sets the scale: a component narrower than one level would peak far above it.
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(1, 3 * heights.max())
+    else:
+        ax.set_ylim(0, 1.1 * heights.max())
     ax.set_xlabel("intensity")
     ax.set_ylabel("pixels")
     return ax
@@ -305,6 +283,91 @@ def plot_elbo_terms(axes, history):
     right.set_xlabel("iteration")
     right.set_ylabel("KL gap (nats per sample)")
     right.legend(fontsize=8)
+    return axes
+
+
+def plot_segmentation(result, colors=None, names=None, photo=None):
+    """Hard label map (axes in pixels, as the paper), soft rendering and uncertainty of a segmentation.
+
+    Parameters
+    ----------
+    result : gmm.segmentation.SegmentationResult
+    colors : (K, 3) uint8, optional
+        Colour of each component (the palette by default).
+    names : list of str, optional
+        Legend names of the components.
+    photo : ndarray, optional
+        Drawn as a first panel. Only for local runs: the photos may not be redistributed.
+
+    Returns
+    -------
+    matplotlib Figure
+    """
+    import matplotlib.pyplot as plt
+
+    from gmm.render import soft_image
+
+    k = result.n_components
+    colors = palette(k) if colors is None else np.asarray(colors, dtype=np.uint8)
+    resp = result.responsibilities()
+    n = 3 + (photo is not None)
+    height, width = result.labels.shape
+    fig, axes = plt.subplots(1, n, figsize=(3.3 * n, 3.3 * height / width + 0.8), layout="constrained")
+    if photo is not None:
+        show_photo_panel(axes[0], photo)
+    hard, soft, unsure = axes[-3:]
+    show_label_map(hard, result.labels, title="hard: most probable component", colors=colors, names=names)
+    soft.imshow(soft_image(resp, colors), interpolation="nearest")
+    soft.set_title(r"soft: $\sum_k r_k\,$colour$_k$", fontsize=9)
+    shown = unsure.imshow(1.0 - resp.max(axis=2), cmap="magma", vmin=0.0, vmax=1.0 - 1.0 / k, interpolation="nearest")
+    unsure.set_title(r"uncertainty $1-\max_k r_k$", fontsize=9)
+    fig.colorbar(shown, ax=unsure, shrink=0.8)
+    for ax in (soft, unsure):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+def plot_responsibility_crops(axes, resp, crop, names, labels=None, colors=None):
+    """One panel per component: its responsibility ``r_k`` (0 black .. 1 white) inside ``crop``.
+
+    With ``labels``, a first extra axis shows the label map of the crop.
+    """
+    rows, cols = crop
+    panels = list(axes)
+    if labels is not None:
+        show_label_map(panels.pop(0), np.asarray(labels)[rows, cols], title="labels", colors=colors)
+    if len(panels) != resp.shape[2]:
+        raise ValueError(f"{resp.shape[2]} components for {len(panels)} axes")
+    for k, ax in enumerate(panels):
+        ax.imshow(resp[rows, cols, k], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+        ax.set_title(f"$r$ {names[k]}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return axes
+
+
+def plot_channel_histograms(axes, image, rgb_model, grey_model, *, scale=1.0 / 255.0, log=True):
+    """The paper's Figure 1 histograms with the fitted components' densities drawn over them.
+
+    ``axes``: four Axes for the red, green, blue and grey histograms. ``rgb_model`` was fitted
+    on RGB features and ``grey_model`` on grey features, both ``scale`` feature units per
+    intensity level (``gmm.image.to_features`` uses 1/255). Each channel shows the RGB
+    components' marginals on that channel; the grey panel the grey model's components.
+    """
+    from gmm.distinct import distinct_pixels
+    from gmm.image import to_grey
+
+    colour = distinct_pixels(image)
+    for channel, (ax, name) in enumerate(zip(axes[:3], ("red", "green", "blue"))):
+        mixing, means, variances = channel_marginals(rgb_model, channel, scale)
+        histogram_with_components(ax, colour.values[:, channel], colour.counts, mixing, means, variances,
+                                  color=f"tab:{name}", log=log)
+        ax.set_title(f"{name} channel, RGB model components", fontsize=9)
+    grey = distinct_pixels(to_grey(image))
+    mixing, means, variances = channel_marginals(grey_model, 0, scale)
+    histogram_with_components(axes[3], grey.values[:, 0], grey.counts, mixing, means, variances, color="k", log=log)
+    axes[3].set_title("grey level, grey model components", fontsize=9)
     return axes
 
 

@@ -9,6 +9,12 @@ EM alternates two moves on the ELBO. The E-step sets ``q_t = p(Z | Y, theta_t)``
 KL term vanish; the M-step then raises ``E_q[log p(Y, Z | theta)]`` over ``theta`` with ``q_t``
 held, giving ``theta_{t+1}``. :class:`EMHistory` records, for every iteration ``t``, each quantity
 at the two points the argument uses them.
+
+One caveat, measured: with ``reg_covar > 0`` the M-step maximises the expected complete-data
+log-likelihood minus a small penalty ``(reg_covar / 2) N_k tr(Sigma_k^-1)``, not the ELBO itself,
+so the ELBO and the log-likelihood may fall by about ``reg_covar`` nats per sample in an iteration
+(worst seen: 4.9e-6 with reg_covar=1e-6 on a near-collapsed component; 3e-15, rounding only, with
+reg_covar=0). Away from collapse the fall is far below ``tol``.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ class EMHistory:
 
     log_likelihood_m : mean ``log p(y | theta_{t+1})``; equals ``log_likelihood[t + 1]``.
     expected_complete_m : mean ``E_{q_t}[log p(y, z | theta_{t+1})]``, raised by the M-step.
-    elbo_m : ``expected_complete_m + entropy`` (>= ``elbo``).
+    elbo_m : ``expected_complete_m + entropy`` (>= ``elbo``, up to the reg_covar caveat above).
     kl_m : ``log_likelihood_m - elbo_m`` (>= 0: ``q_t`` is no longer the posterior).
     """
 
@@ -128,6 +134,7 @@ def plot_history(history: EMHistory, ax=None, *, show_kl=True):
     Returns the matplotlib Axes (a list of two when ``show_kl``).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogLocator, MaxNLocator
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
@@ -136,14 +143,18 @@ def plot_history(history: EMHistory, ax=None, *, show_kl=True):
     ax.plot(it, history.elbo, "x", ms=5, label=r"ELBO$(q_t,\theta_t)$ after E-step")
     ax.plot(it + 1, history.elbo_m, "s", ms=3, mfc="none", label=r"ELBO$(q_t,\theta_{t+1})$ after M-step")
     ax.set_xlabel("iteration")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("mean per sample (nats)")
     ax.legend(loc="lower right", fontsize=8)
     if not show_kl:
         return ax
     twin = ax.twinx()
-    twin.plot(it + 1, history.kl_m, color="tab:red", lw=1, label=r"KL after M-step")
-    twin.plot(it, np.abs(history.kl), color="tab:gray", lw=1, ls=":", label=r"|KL| after E-step")
-    twin.set_yscale("symlog", linthresh=1e-12)
+    # |KL| on a log axis; an exact zero (possible after the E-step) is drawn at the floor.
+    floor = 1e-17
+    twin.plot(it + 1, np.maximum(history.kl_m, floor), color="tab:red", lw=1, label="KL after M-step")
+    twin.plot(it, np.maximum(np.abs(history.kl), floor), color="tab:gray", lw=1, ls=":", label="|KL| after E-step")
+    twin.set_yscale("log")
+    twin.yaxis.set_major_locator(LogLocator(base=10, numticks=5))
     twin.set_ylabel("KL gap (nats)", color="tab:red")
     twin.legend(loc="center right", fontsize=8)
     return [ax, twin]

@@ -22,6 +22,7 @@ Choices made here (each one is a convention, stated so results can be reproduced
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,11 +41,11 @@ def load_image(source) -> np.ndarray:
     Parameters
     ----------
     source : str, pathlib.Path or array-like
-        A file readable by imageio (PNG, JPEG, TIFF, ...; the first frame of an animation) or an array of shape (H, W), (H, W, 1),
-        (H, W, 2) (grey + alpha), (H, W, 3) (RGB) or (H, W, 4) (RGBA). uint8 is kept; uint16 is
-        scaled by 255/65535; other integer arrays must lie in [0, 255]; float arrays must be
-        finite and lie in [0, 1] (they are scaled by 255 and rounded). Alpha is composited over
-        white.
+        A file readable by imageio (PNG, JPEG, TIFF, ...; the first frame of an animation), or
+        an array of shape (H, W), (H, W, 1), (H, W, 2) (grey + alpha), (H, W, 3) (RGB) or
+        (H, W, 4) (RGBA). uint8 is kept; uint16 is scaled by 255/65535; other integer arrays
+        must lie in [0, 255]; float arrays must be finite and lie in [0, 1] (they are scaled by
+        255 and rounded). Alpha is composited over white.
 
     Returns
     -------
@@ -71,8 +72,11 @@ def _read_file(path: Path) -> np.ndarray:
     import imageio.v3 as iio
 
     try:
-        # index=0: the first frame of an animation or the first page of a multi-page TIFF.
-        return np.asarray(iio.imread(path, index=0))
+        # imageio imports its deprecated legacy plugins while probing an unknown file: not our news.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            # index=0: the first frame of an animation or the first page of a multi-page TIFF.
+            return np.asarray(iio.imread(path, index=0))
     except Exception as error:  # imageio raises many types for bad files; report one
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(f"cannot read {path} as an image (corrupt, truncated or not an image): {reason}") from error
@@ -146,16 +150,19 @@ def to_grey(image) -> np.ndarray:
 
     Parameters
     ----------
-    image : ndarray of shape (H, W) or (..., 3), uint8
+    image : ndarray of shape (H, W) or (H, W, 3), uint8
 
     Returns
     -------
-    ndarray of shape (H, W) (or ``image.shape[:-1]``), uint8
+    ndarray of shape (H, W), uint8
     """
     image = np.asarray(image)
-    if image.ndim == 2:
-        return image
-    return np.rint(image.astype(np.float64) @ LUMA_WEIGHTS).astype(np.uint8)
+    return image if image.ndim == 2 else luma(image)
+
+
+def luma(rgb) -> np.ndarray:
+    """Rounded BT.601 luma of RGB values of shape (..., 3): uint8 of shape ``rgb.shape[:-1]``."""
+    return np.rint(np.asarray(rgb, dtype=np.float64) @ LUMA_WEIGHTS).astype(np.uint8)
 
 
 def to_features(values, color_space: str) -> np.ndarray:
@@ -181,7 +188,7 @@ def to_features(values, color_space: str) -> np.ndarray:
     if values.dtype != np.uint8:
         raise ValueError(f"values must be uint8 pixel values, got dtype {values.dtype}")
     if color_space == "grey":
-        grey = values if values.shape[1] == 1 else to_grey(values)[:, np.newaxis]
+        grey = values if values.shape[1] == 1 else luma(values)[:, np.newaxis]
         return grey.astype(np.float64) / 255.0
     if values.shape[1] != 3:
         raise ValueError(f"color_space={color_space!r} needs RGB values (m, 3); got grey values (m, 1)")

@@ -77,7 +77,8 @@ def check_permutation(order, n: int | None = None) -> np.ndarray:
     """Validate that ``order`` is a permutation of ``range(n)``; return it as an int array."""
     order = np.asarray(order)
     n = order.size if n is None else n
-    if order.ndim != 1 or order.size != n or order.dtype.kind not in "iu" or not np.array_equal(np.sort(order), np.arange(n)):
+    valid = order.ndim == 1 and order.size == n and order.dtype.kind in "iu"
+    if not valid or not np.array_equal(np.sort(order), np.arange(n)):
         raise ValueError(f"order must be a permutation of range({n}), got {order!r}")
     return order.astype(np.intp)
 
@@ -115,7 +116,9 @@ def relabel_model(model, order):
 def _check_label_maps(reference, labels):
     reference, labels = np.asarray(reference), np.asarray(labels)
     if reference.shape != labels.shape or reference.size == 0:
-        raise ValueError(f"reference and labels must be non-empty with the same shape, got {reference.shape} and {labels.shape}")
+        raise ValueError(
+            f"reference and labels must be non-empty with the same shape, got {reference.shape} and {labels.shape}"
+        )
     for name, array in (("reference", reference), ("labels", labels)):
         if array.dtype.kind not in "iu" or array.min() < 0:
             raise ValueError(f"{name} must hold non-negative integer labels (dtype {array.dtype})")
@@ -129,7 +132,8 @@ def contingency_table(reference, labels, n_reference=None, n_labels=None) -> np.
     n_labels = int(labels.max()) + 1 if n_labels is None else n_labels
     if reference.max() >= n_reference or labels.max() >= n_labels:
         raise ValueError("a label is >= the given number of labels")
-    return np.bincount(labels * n_reference + reference, minlength=n_labels * n_reference).reshape(n_labels, n_reference)
+    counts = np.bincount(labels * n_reference + reference, minlength=n_labels * n_reference)
+    return counts.reshape(n_labels, n_reference)
 
 
 def label_permutation(reference, labels, n_labels: int | None = None) -> np.ndarray:

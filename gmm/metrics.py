@@ -29,6 +29,7 @@ from sklearn.metrics.cluster import contingency_matrix
 __all__ = [
     "adjusted_rand_index",
     "best_over_annotators",
+    "check_label_pair",
     "contingency_table",
     "matched_accuracy",
     "mean_over_annotators",
@@ -42,9 +43,7 @@ __all__ = [
 _VI_UNITS = ("nats", "bits")
 
 
-# ---------------------------------------------------------------------------------------------
-# Input checks
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------- input checks
 
 
 def _as_label_map(labels, name):
@@ -85,18 +84,19 @@ def check_label_pair(truth, labels):
     return truth.ravel(), labels.ravel()
 
 
-def _check_annotations(annotations):
-    if isinstance(annotations, np.ndarray) and annotations.ndim >= 1:
-        annotations = list(annotations)
+def _check_annotations(annotations, labels):
+    if isinstance(annotations, np.ndarray) and annotations.ndim == np.ndim(labels):
+        raise ValueError(
+            f"annotations must be a sequence of label maps, got one array of shape "
+            f"{np.shape(annotations)}; pass [truth] for a single annotator."
+        )
     annotations = list(annotations)
     if not annotations:
         raise ValueError("annotations is empty; need at least one ground-truth label map.")
     return annotations
 
 
-# ---------------------------------------------------------------------------------------------
-# Pair counting
-# ---------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------------------- pair counting
 
 
 def contingency_table(truth, labels):
@@ -146,9 +146,7 @@ def adjusted_rand_index(truth, labels) -> float:
     return float(adjusted_rand_score(truth, labels))
 
 
-# ---------------------------------------------------------------------------------------------
-# Information
-# ---------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------- information
 
 
 def _unit_factor(unit):
@@ -201,9 +199,7 @@ def variation_of_information(truth, labels, *, unit="nats") -> float:
     return over + under
 
 
-# ---------------------------------------------------------------------------------------------
-# Accuracy after matching labels
-# ---------------------------------------------------------------------------------------------
+# --------------------------------------------------------------- accuracy after matching labels
 
 
 def matched_accuracy(truth, labels) -> float:
@@ -223,9 +219,7 @@ def matched_accuracy(truth, labels) -> float:
     return float(table[rows, cols].sum() / table.sum())
 
 
-# ---------------------------------------------------------------------------------------------
-# Several annotators (BSDS)
-# ---------------------------------------------------------------------------------------------
+# -------------------------------------------------------------------- several annotators (BSDS)
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
 
@@ -251,7 +245,7 @@ def per_annotator(metric: Metric, annotations: Sequence, labels) -> np.ndarray:
     -------
     ndarray of shape (n_annotators,), float64
     """
-    annotations = _check_annotations(annotations)
+    annotations = _check_annotations(annotations, labels)
     return np.array([metric(truth, labels) for truth in annotations], dtype=np.float64)
 
 

@@ -324,8 +324,10 @@ def _check_initial_parameters(model, n_features):
         out["weights"] = w
     if model.means_init is not None:
         m = np.asarray(model.means_init, dtype=float)
-        if m.shape != (K, n_features) or not np.all(np.isfinite(m)):
-            raise ValueError(f"means_init must be finite with shape ({K}, {n_features}), got {m.shape}.")
+        if m.shape != (K, n_features):
+            raise ValueError(f"means_init must have shape ({K}, {n_features}), got {m.shape}.")
+        if not np.all(np.isfinite(m)):
+            raise ValueError("means_init contains NaN or infinity.")
         out["means"] = m
     if model.precisions_init is not None:
         p = np.asarray(model.precisions_init, dtype=float)

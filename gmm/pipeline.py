@@ -7,10 +7,10 @@ included, are committed), with the parameters of its section in ``pipeline.yml``
 with ``--fast``, ``fast``). A notebook saves figures with ``gmm.figures.save_figure(fig,
 "NN_name")``, always with a literal name, so a figure's source is readable in the notebook;
 afterwards ``figures/manifest.json`` maps each figure file to its notebook, the cell that saved
-it and its sha256, and ``figures/numbers.tex`` is rebuilt from the recorded numbers.
+it and its sha256. Key numbers land in ``figures/numbers/`` (:mod:`gmm.report`).
 
 A failing notebook is named with its failing cell; the committed notebook is left as it was
-(the failed run is kept beside it as ``.NN_*.failed.ipynb`` for inspection) and the exit
+(the failed run is kept in a temporary folder, named in the message) and the exit
 status is non-zero.
 """
 
@@ -21,7 +21,9 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +137,15 @@ def figures_of(number: str, figures_dir: Path) -> set[str]:
     return {p.name for p in figures_dir.glob(f"{number}_*") if p.is_file() and not p.name.startswith(".")}
 
 
+def _stat_keys(number: str, figures_dir: Path) -> dict[str, tuple[int, int]]:
+    """(inode, mtime) of each figure of notebook ``number``: save_figure's atomic replace changes both."""
+    keys = {}
+    for name in figures_of(number, figures_dir):
+        stat = (figures_dir / name).stat()
+        keys[name] = (stat.st_ino, stat.st_mtime_ns)
+    return keys
+
+
 def load_manifest(path=None) -> dict:
     path = paths.FIGURE_MANIFEST if path is None else Path(path)
     if not path.exists():
@@ -150,12 +161,16 @@ def write_manifest(manifest: dict, path=None) -> Path:
     return path
 
 
-def update_manifest(manifest: dict, notebook: Path, figures: dict[str, dict], figures_dir: Path) -> dict:
-    """Replace ``notebook``'s entries in ``manifest`` with ``figures`` (hashes read from disk)."""
+def update_manifest(manifest: dict, notebook: Path, figures: dict[str, dict], figures_dir: Path, mode: str) -> dict:
+    """Replace ``notebook``'s entries in ``manifest`` with ``figures`` (hashes read from disk).
+
+    Each entry records the ``mode`` it was made in, so a ``--fast`` run cannot pass for the
+    committed one (``tests/test_figures_manifest.py`` requires ``full``).
+    """
     rel = notebook.name
     entries = {name: e for name, e in manifest.get("figures", {}).items() if e.get("notebook") != rel}
     for name, where in figures.items():
-        entries[name] = {"notebook": rel, **where, "sha256": sha256_file(figures_dir / name)}
+        entries[name] = {"notebook": rel, **where, "mode": mode, "sha256": sha256_file(figures_dir / name)}
     return {"figures": dict(sorted(entries.items()))}
 
 
@@ -187,10 +202,12 @@ def execute_notebook(notebook: Path, parameters: dict, *, figures_dir: Path, tim
     from papermill.exceptions import PapermillExecutionError
 
     number = notebook.name[:2]
-    failed = notebook.with_name(f".{notebook.stem}.failed.ipynb")
-    tmp = notebook.with_name(f".{notebook.stem}.running.ipynb")
+    # Papermill writes as it goes; keep its output out of the checkout until the run succeeded.
+    workdir = Path(tempfile.mkdtemp(prefix="gmm-pipeline-"))
+    failed = workdir / f"{notebook.stem}.failed.ipynb"
+    tmp = workdir / notebook.name
+    before = _stat_keys(number, figures_dir)
     start = time.perf_counter()
-    started_at = time.time()
     try:
         papermill.execute_notebook(
             str(notebook), str(tmp), parameters=parameters, kernel_name=KERNEL_NAME, cwd=str(notebook.parent),
@@ -204,14 +221,14 @@ def execute_notebook(notebook: Path, parameters: dict, *, figures_dir: Path, tim
             f"{error.ename}: {error.evalue}\n  the failed run is kept in {failed}"
         ) from None
     except Exception as error:  # a dead kernel, a cell timeout, an unreadable notebook
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(workdir, ignore_errors=True)
         raise PipelineError(f"{notebook.name}: {type(error).__name__}: {error}") from error
     seconds = time.perf_counter() - start
     nb = nbformat.read(tmp, as_version=4)
     figures = saved_figures(nb)
-    written = {name for name in figures_of(number, figures_dir) if (figures_dir / name).stat().st_mtime >= started_at - 1}
+    written = {name for name, key in _stat_keys(number, figures_dir).items() if before.get(name) != key}
     if written != set(figures):
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(workdir, ignore_errors=True)
         raise PipelineError(
             f"{notebook.name}: figures written {sorted(written)} differ from the save_figure calls with literal "
             f"names in its cells {sorted(figures)}"
@@ -219,17 +236,14 @@ def execute_notebook(notebook: Path, parameters: dict, *, figures_dir: Path, tim
     for stale in sorted(figures_of(number, figures_dir) - written):
         (figures_dir / stale).unlink()
         print(f"  removed stale figure {stale}", file=sys.stderr)
-    nbformat.write(_clean_metadata(nb, parameters), tmp)
-    os.replace(tmp, notebook)
-    failed.unlink(missing_ok=True)
+    atomic_write_bytes(notebook, (nbformat.writes(_clean_metadata(nb, parameters)) + "\n").encode("utf-8"))
+    shutil.rmtree(workdir, ignore_errors=True)
     return NotebookRun(notebook, seconds, figures)
 
 
 def run_pipeline(mode="full", only=(), *, notebooks_dir=None, figures_dir=None, config_path=None, manifest_path=None,
-                 numbers_tex=None, timeout=None, stream=sys.stderr) -> list[NotebookRun]:
+                 timeout=None, stream=sys.stderr) -> list[NotebookRun]:
     """Execute the selected notebooks in order and update the manifest after each success."""
-    from gmm.report import write_latex_numbers
-
     for key, value in THREAD_ENV.items():
         os.environ.setdefault(key, value)
     figures_dir = paths.figures_dir() if figures_dir is None else Path(figures_dir)
@@ -244,7 +258,7 @@ def run_pipeline(mode="full", only=(), *, notebooks_dir=None, figures_dir=None, 
         if bar is not None:
             bar.set_description(notebook.stem)
         run = execute_notebook(notebook, parameters, figures_dir=figures_dir, timeout=timeout)
-        manifest = update_manifest(load_manifest(manifest_path), notebook, run.figures, figures_dir)
+        manifest = update_manifest(load_manifest(manifest_path), notebook, run.figures, figures_dir, mode)
         write_manifest(manifest, manifest_path)
         runs.append(run)
         if bar is not None:
@@ -253,8 +267,6 @@ def run_pipeline(mode="full", only=(), *, notebooks_dir=None, figures_dir=None, 
             print(f"{notebook.name}: ok in {run.seconds:.1f} s, {len(run.figures)} figure(s)", file=stream, flush=True)
     if bar is not None:
         bar.close()
-    write_latex_numbers(figures_dir / "numbers.tex" if numbers_tex is None else numbers_tex,
-                        directory=figures_dir / "numbers")
     return runs
 
 

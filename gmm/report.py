@@ -116,37 +116,6 @@ def write_latex_numbers(path, directory=None) -> Path:
     return path
 
 
-def history_summary(history) -> dict:
-    """The checks of the paper's EM argument on one fit's :class:`gmm.history.EMHistory`.
-
-    Returns
-    -------
-    dict with
-    n_iter : iterations run.
-    final_log_likelihood : mean log-likelihood after the last E-step.
-    max_abs_kl_e_step : ``max |KL|`` right after an E-step (zero up to rounding).
-    min_kl_m_step : smallest KL gap after an M-step (>= 0 up to rounding).
-    min_m_step_gain : smallest ELBO rise of an M-step, ``elbo_m - elbo`` (>= 0).
-    min_log_likelihood_step : smallest change of the log-likelihood between iterations
-        (>= 0 when monotone; ``inf`` for a single iteration).
-    monotone : whether no step lowered the log-likelihood by more than rounding (1e-10).
-    """
-    import numpy as np
-
-    ll = np.asarray(history.log_likelihood, dtype=np.float64)
-    steps = np.diff(ll)
-    min_step = float(steps.min()) if steps.size else float("inf")
-    return {
-        "n_iter": int(history.n_iter),
-        "final_log_likelihood": float(ll[-1]),
-        "max_abs_kl_e_step": float(np.nanmax(np.abs(history.kl))),
-        "min_kl_m_step": float(np.nanmin(history.kl_m)),
-        "min_m_step_gain": float(np.nanmin(np.asarray(history.elbo_m) - np.asarray(history.elbo))),
-        "min_log_likelihood_step": min_step,
-        "monotone": bool(min_step >= -1e-10),
-    }
-
-
 def main(argv=None) -> int:
     """``python -m gmm.report OUT.tex``: write the LaTeX numbers file."""
     import argparse

@@ -17,7 +17,15 @@ from functools import partial
 import numpy as np
 
 from gmm import render
-from gmm.image import check_color_space, features_to_rgb, load_image, n_color_features, pixel_features, to_features, to_grey
+from gmm.image import (
+    check_color_space,
+    features_to_rgb,
+    load_image,
+    n_color_features,
+    pixel_features,
+    to_features,
+    to_grey,
+)
 from gmm.labels import canonical_order, relabel_model
 
 RENDER_KINDS = ("labels", "mean", "soft", "overlay")
@@ -94,7 +102,7 @@ class SegmentationResult:
         if kind == "mean":
             return self.mean_colors[self.labels]
         if kind == "soft":
-            return render.soft_image(self.responsibilities(np.float64), palette)
+            return render.soft_image(self.responsibilities(), palette)
         if kind == "overlay":
             return render.boundary_overlay(self.image, self.labels)
         raise ValueError(f"kind must be one of {RENDER_KINDS}, got {kind!r}")

@@ -19,15 +19,21 @@ scripts/install-tex.sh
 mkdir -p paper/build
 "$PYTHON" -c "from gmm.report import write_latex_numbers; write_latex_numbers('paper/build/numbers.tex')"
 
-# Byte-stable PDF: dates and the trailer ID come from the last commit, not the clock.
+# Byte-stable PDF: its dates and trailer ID come from the last commit that touched the paper's
+# inputs, not from the clock, so rebuilding unchanged sources gives the same bytes.
 if [[ -z "${SOURCE_DATE_EPOCH:-}" ]]; then
-    SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null || echo 0)
+    SOURCE_DATE_EPOCH=$(git log -1 --format=%ct -- paper figures 2>/dev/null || true)
+    SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0}
 fi
 export SOURCE_DATE_EPOCH FORCE_SOURCE_DATE=1
 
-(cd paper && latexmk -quiet)
-
 log=paper/build/paper.log
+if ! (cd paper && latexmk -quiet); then
+    echo "build-paper: latexmk failed; the errors in $log:" >&2
+    grep -nE -A3 '^(\./[^:]+:[0-9]+:|! )' "$log" | head -40 >&2 || true
+    exit 1
+fi
+
 if grep -nE "undefined references|Reference .* undefined|Citation .* undefined|File .* not found|gmmresult: no recorded number" "$log"; then
     echo "build-paper: $log reports the problems above" >&2
     exit 1

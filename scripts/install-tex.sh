@@ -5,12 +5,13 @@
 #
 # The set is deliberately small (about 30 s from nothing on Debian 12): texlive-latex-recommended
 # brings pdflatex, bibtex, amsmath, hyperref, natbib, caption/subcaption, microtype, booktabs,
-# geometry, xcolor, mathtools; texlive-fonts-recommended the Type 1 fonts; latexmk drives the runs.
+# geometry, xcolor, mathtools; texlive-fonts-recommended and lmodern the Type 1 fonts (Latin Modern
+# in T1/TS1 encoding, so no bitmap font is ever generated); latexmk drives the runs.
 # Nothing from texlive-latex-extra is used, so keep it that way when editing paper/.
 set -euo pipefail
 
-PACKAGES=(latexmk texlive-latex-recommended texlive-fonts-recommended)
-STYLES=(amsmath amssymb amsthm mathtools bm graphicx booktabs caption subcaption microtype
+PACKAGES=(latexmk texlive-latex-recommended texlive-fonts-recommended lmodern)
+STYLES=(lmodern amsmath amssymb amsthm mathtools bm graphicx booktabs caption subcaption microtype
         xcolor natbib hyperref geometry)
 
 have_tex() {

@@ -10,9 +10,9 @@ from hypothesis import settings
 
 # Property tests draw the same examples on every run (CI must not be flaky) and leave no
 # example database in the checkout. HYPOTHESIS_PROFILE=explore draws fresh random examples.
-settings.register_profile("default", derandomize=True, database=None, print_blob=True)
+settings.register_profile("gmm", derandomize=True, database=None, print_blob=True)
 settings.register_profile("explore", derandomize=False, database=None, print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gmm"))
 
 
 @pytest.fixture

@@ -15,8 +15,10 @@ Tolerance. Two effects make the inequalities inexact, both far below ``1e-9 * (1
   dwarfs it; near convergence the precisions move by ``delta`` and the ascent is ~``delta^2`` while
   the penalty change is ~``epsilon * delta``, so a fall needs ``delta < epsilon`` and is then below
   ``epsilon^2 * tr(P) ~ 1e-12`` for these data (variances of order 1, d <= 3). The bound is lost
-  only when a component collapses (``tr(P) ~ d / epsilon``); such draws are excluded with
-  ``assume`` (``collapsed_components_`` must be empty).
+  only when a component shrinks towards ``epsilon`` (``tr(P)`` up to ``d / epsilon``): a 1-D
+  cluster of standard deviation 1.5e-3 beside spread data loses up to 5e-6 nats of ELBO in an
+  M-step with the default ``reg_covar=1e-6``, 3e-10 with 1e-10, and 3e-15 (rounding) with 0.
+  Such draws are excluded with ``assume``: the fitted variances must exceed ``1000 * epsilon``.
 """
 
 from __future__ import annotations
@@ -33,7 +35,13 @@ import gmm
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
-SETTINGS = settings(max_examples=int(os.environ.get("GMM_HYPOTHESIS_EXAMPLES", 150)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: GMM_HYPOTHESIS_EXAMPLES=2000 HYPOTHESIS_PROFILE=explore for a longer search (8000 examples
+#: over the four tests passed when this file was written, in about 100 s).
+SETTINGS = settings(
+    max_examples=int(os.environ.get("GMM_HYPOTHESIS_EXAMPLES", 150)),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def tolerance(values):
@@ -44,8 +52,9 @@ def tolerance(values):
 def mixture_problems(draw):
     """A generic random mixture problem: data, weights and a model to fit to them.
 
-    Data come from 1-4 Gaussian clusters with random centres, scales and correlations in 1-3
-    dimensions (continuous draws, so no ties); the fitted K is drawn independently.
+    Data come from 1-4 Gaussian clusters with random centres, orientations and scales in 1-3
+    dimensions (continuous draws, so no ties). Cluster scales are kept in [0.3, 2] so that no
+    true cluster is degenerate; the fitted K is drawn independently of the true one.
     """
     seed = draw(st.integers(0, 2**32 - 1))
     n_features = draw(st.integers(1, 3))
@@ -55,9 +64,11 @@ def mixture_problems(draw):
     weighting = draw(st.sampled_from(["none", "integer", "real"]))
     rng = np.random.RandomState(seed)
     centres = rng.normal(scale=separation, size=(n_true, n_features))
-    mixing = rng.normal(size=(n_true, n_features, n_features)) + 2 * np.eye(n_features)
+    rotations = np.linalg.qr(rng.normal(size=(n_true, n_features, n_features)))[0]
+    shapes = rotations * rng.uniform(0.3, 2.0, size=(n_true, 1, n_features))
     labels = np.repeat(np.arange(n_true), n_per_cluster)
-    X = centres[labels] + np.einsum("nij,nj->ni", mixing[labels], rng.normal(size=(labels.size, n_features)))
+    noise = rng.normal(size=(labels.size, n_features))
+    X = centres[labels] + np.einsum("nij,nj->ni", shapes[labels], noise)
     weights = {
         "none": None,
         "integer": rng.randint(1, 6, size=labels.size),
@@ -75,12 +86,21 @@ def mixture_problems(draw):
     return X, weights, model
 
 
+def smallest_variance(model):
+    cov = model.covariances_
+    if model.covariance_type in ("full", "tied"):
+        return np.linalg.eigvalsh(cov).min()
+    return cov.min()
+
+
 def fitted(problem):
     X, weights, model = problem
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence and collapse warnings: checked below
+        warnings.simplefilter("ignore")  # convergence and collapse warnings are tested elsewhere
         model.fit(X, sample_weight=weights)
-    assume(model.collapsed_components_.size == 0)
+    # The tolerance argument needs reg_covar * tr(P) << 1: a component that shrank onto a few
+    # points (variance within a factor 1000 of reg_covar) is outside it.
+    assume(smallest_variance(model) > 1e3 * model.reg_covar)
     return model, model.history_
 
 
@@ -101,8 +121,9 @@ def test_kl_vanishes_after_e_step_and_is_non_negative_after_m_step(problem):
     assert np.all(np.abs(h.kl) < tolerance(h.log_likelihood)), np.abs(h.kl).max()
     assert np.all(h.kl_m >= -tolerance(h.log_likelihood_m)), h.kl_m.min()
     # The decomposition itself: log-likelihood = ELBO + KL at both points of every iteration.
-    np.testing.assert_allclose(h.log_likelihood, h.elbo + h.kl, rtol=0, atol=1e-12 * (1 + np.abs(h.elbo).max()))
-    np.testing.assert_allclose(h.log_likelihood_m, h.elbo_m + h.kl_m, rtol=0, atol=1e-12 * (1 + np.abs(h.elbo_m).max()))
+    atol = 1e-12 * (1 + np.abs(h.log_likelihood).max())
+    np.testing.assert_allclose(h.log_likelihood, h.elbo + h.kl, rtol=0, atol=atol)
+    np.testing.assert_allclose(h.log_likelihood_m, h.elbo_m + h.kl_m, rtol=0, atol=atol)
 
 
 @SETTINGS
@@ -112,8 +133,9 @@ def test_m_step_raises_the_elbo(problem):
     assert np.all(h.elbo_m >= h.elbo - tolerance(h.elbo)), (h.elbo_m - h.elbo).min()
     assert np.all(h.expected_complete_m >= h.expected_complete - tolerance(h.expected_complete))
     # q is held through the M-step, so the entropy term is shared by both ELBOs.
-    np.testing.assert_allclose(h.elbo_m - h.expected_complete_m, h.entropy, rtol=0, atol=1e-12 * (1 + np.abs(h.elbo_m).max()))
-    np.testing.assert_allclose(h.elbo - h.expected_complete, h.entropy, rtol=0, atol=1e-12 * (1 + np.abs(h.elbo).max()))
+    atol = 1e-12 * (1 + np.abs(h.expected_complete).max())
+    np.testing.assert_allclose(h.elbo_m - h.expected_complete_m, h.entropy, rtol=0, atol=atol)
+    np.testing.assert_allclose(h.elbo - h.expected_complete, h.entropy, rtol=0, atol=atol)
     assert np.all(h.entropy >= -1e-12)
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import itertools
 import math
 
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from gmm import metrics
 from gmm.metrics import (
@@ -175,9 +178,13 @@ def test_best_over_annotators_needs_direction_for_unknown_metric():
     assert best_over_annotators(custom, [TRUTH, LABELS], LABELS, greater_is_better=True) == 1.0
 
 
-def test_annotations_must_not_be_empty():
+def test_annotations_must_be_a_non_empty_sequence_of_maps():
     with pytest.raises(ValueError, match="annotations is empty"):
         probabilistic_rand_index([], LABELS)
+    with pytest.raises(ValueError, match=r"one array of shape \(2, 3\); pass \[truth\]"):
+        probabilistic_rand_index(TRUTH, LABELS)
+    # A stacked array of maps (n_annotators, H, W) is a sequence of maps.
+    assert probabilistic_rand_index(np.stack([TRUTH, LABELS]), LABELS) == pytest.approx(5 / 6)
 
 
 @pytest.mark.parametrize(
@@ -212,3 +219,22 @@ def test_annotator_shape_mismatch_is_reported():
 def test_public_names():
     for name in metrics.__all__:
         assert callable(getattr(metrics, name))
+
+
+label_maps = hnp.arrays(np.int64, (3, 4), elements=st.integers(-2, 3))
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=label_maps, b=label_maps, c=label_maps)
+def test_properties_on_random_maps(a, b, c):
+    # VI is a metric on partitions: symmetric, triangle inequality.
+    assert variation_of_information(a, b) == pytest.approx(variation_of_information(b, a), abs=1e-12)
+    assert variation_of_information(a, c) <= (
+        variation_of_information(a, b) + variation_of_information(b, c) + 1e-12
+    )
+    assert 0.0 <= rand_index(a, b) <= 1.0
+    assert rand_index(a, b) == pytest.approx(rand_index(b, a), abs=1e-15)
+    # Matching at least keeps the largest true segment's overlap with one label.
+    table = contingency_table(a, b)
+    assert table.max() / a.size - 1e-12 <= matched_accuracy(a, b) <= 1.0
+    assert probabilistic_rand_index([a, c], b) == pytest.approx(_brute_force_pri([a, c], b), abs=1e-12)

@@ -121,8 +121,9 @@ def end_zone_mask(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
 
 
 def mowing_stripes(X: np.ndarray, Y: np.ndarray, contrast: float) -> np.ndarray:
-    """Brightness factor of the mowing pattern: 5-yard bands, inside the playing field only."""
-    band = np.floor(X / 5.0).astype(int) % 2
+    """Brightness of the turf: 5-yard mowing bands on the field, duller grass beyond the border."""
+    band = np.floor(X / 5.0).astype(np.int64) % 2
     factor = 1.0 + contrast * (2 * band - 1)
-    inside = (Y >= 0) & (Y <= FIELD_WIDTH) & (X >= 0) & (X <= 100)
-    return np.where(inside, factor, 1.0)
+    playing = (Y >= 0) & (Y <= FIELD_WIDTH) & (X >= 0) & (X <= 100)
+    outside = (Y < -BORDER) | (Y > FIELD_WIDTH + BORDER) | (X < -10 - BORDER) | (X > 110 + BORDER)
+    return np.where(playing, factor, np.where(outside, 0.88, 1.0))

@@ -19,15 +19,19 @@ from gmm.data._camera import Camera, project
 PLAYER_HEIGHT = 2.05  # yards (6 ft 2 in)
 BALL_LENGTH, BALL_WIDTH = 11.0 / 36.0, 6.7 / 36.0  # yards
 
-# Joints (x forward, y up) of each pose; "stride" poses get their feet and arms swung.
+# Joints (x forward, y up) of each pose; "run" swings the feet and arms with the stride.
 _POSES = {
     "stand": {"hip": (0.0, 0.48), "shoulder": (0.01, 0.76), "head": (0.02, 0.87),
-              "knee": (0.0, 0.27), "foot": (0.0, 0.0), "elbow": (0.0, 0.58), "hand": (0.03, 0.45)},
+              "knee": (0.0, 0.27), "foot": (0.0, 0.0), "elbow": (0.0, 0.58),
+              "hand": (0.03, 0.45)},
     "crouch": {"hip": (-0.1, 0.36), "shoulder": (0.14, 0.46), "head": (0.24, 0.5),
-               "knee": (0.02, 0.18), "foot": (-0.08, 0.0), "elbow": (0.17, 0.25), "hand": (0.19, 0.02)},
+               "knee": (0.02, 0.18), "foot": (-0.08, 0.0), "elbow": (0.17, 0.25),
+               "hand": (0.19, 0.02)},
     "run": {"hip": (0.02, 0.47), "shoulder": (0.07, 0.74), "head": (0.1, 0.85),
-            "knee": (0.05, 0.26), "foot": (0.0, 0.0), "elbow": (0.05, 0.58), "hand": (0.1, 0.5)},
+            "knee": (0.05, 0.26), "foot": (0.0, 0.0), "elbow": (0.05, 0.58),
+            "hand": (0.1, 0.5)},
 }
+_SHOES = (25.0, 25.0, 28.0)
 
 
 @dataclass
@@ -89,30 +93,32 @@ def _limb_pairs(joints, stride, pose):
 
 
 def body_parts(player: Player):
-    """Polygons (local coordinates) with their colour and class, in drawing order."""
+    """Polygons (local coordinates) with colour and role ('uniform' or 'skin'), far to near."""
     joints = _POSES[player.pose]
     legs, arms = _limb_pairs(joints, player.stride, player.pose)
-    shoes = (25.0, 25.0, 28.0)
     parts = []
     for order in (1, 0):  # the far limbs first
         hip, knee, foot = legs[order]
-        parts += [(_segment_polygon(hip, knee, 0.09), player.pants, player.team),
-                  (_segment_polygon(knee, foot, 0.065), player.jersey, player.team),
-                  (_segment_polygon(foot, (foot[0] + 0.06, foot[1]), 0.04), shoes, player.team)]
+        toe = (foot[0] + 0.06, foot[1])
+        # Socks below the knee are in the jersey colour.
+        parts += [(_segment_polygon(hip, knee, 0.09), player.pants, "uniform"),
+                  (_segment_polygon(knee, foot, 0.065), player.jersey, "uniform"),
+                  (_segment_polygon(foot, toe, 0.04), _SHOES, "uniform")]
     hip, shoulder = np.array(joints["hip"]), np.array(joints["shoulder"])
     across = np.array([-(shoulder - hip)[1], (shoulder - hip)[0]])
     across /= np.linalg.norm(across)
-    torso = np.array([hip + 0.1 * across, shoulder + 0.15 * across,
-                      shoulder - 0.15 * across, hip - 0.1 * across])
-    parts.append((torso, player.jersey, player.team))
+    torso = np.array([hip + 0.075 * across, shoulder + 0.12 * across,
+                      shoulder - 0.12 * across, hip - 0.075 * across])
+    parts.append((torso, player.jersey, "uniform"))
     head = np.array(joints["head"])
     parts.append((_segment_polygon(shoulder, head, 0.05), player.skin, "skin"))
     for order in (1, 0):
         shoulder_, elbow, hand = arms[order]
-        parts += [(_segment_polygon(shoulder_, elbow, 0.065), player.jersey, player.team),
+        parts += [(_segment_polygon(shoulder_, elbow, 0.065), player.jersey, "uniform"),
                   (_segment_polygon(elbow, hand, 0.05), player.skin, "skin")]
-    parts.append((_ellipse_polygon(head, 0.075, 0.08), player.helmet, player.team))
-    parts.append((_ellipse_polygon(head + (0.055, -0.02), 0.03, 0.035), player.skin, "skin"))
+    parts.append((_ellipse_polygon(head, 0.075, 0.08), player.helmet, "uniform"))
+    face = _ellipse_polygon(head + (0.055, -0.02), 0.03, 0.035)
+    parts.append((face, player.skin, "skin"))
     return parts
 
 
@@ -123,28 +129,24 @@ def _local_to_image(camera: Camera, player: Player, points: np.ndarray) -> np.nd
     ahead = feet + (player.facing * PLAYER_HEIGHT, 0.0, 0.0)
     base, top, front = project(camera, np.stack([feet, head, ahead]))
     up = top - base
-    # Forward in the image: the horizontal part of the projected facing direction,
-    # scaled like ``up`` so figures keep their proportions.
-    forward = np.array([np.sign((front - base)[0]) or 1.0, 0.0]) * np.linalg.norm(up)
+    # Forward in the image: perpendicular to ``up`` and as long (figures keep their
+    # proportions), on the side the projected facing direction points to.
+    side = np.array([-up[1], up[0]])  # perpendicular to ``up``, pointing to image right
+    forward = side if np.dot(side, front - base) >= 0 else -side
     return base + points[:, :1] * forward + points[:, 1:2] * up
 
 
-def _fill(canvas, truth, polygon_uv, colour, label, mask=None):
-    """Paint a polygon given in image (u, v) into the colour canvas and the truth map."""
-    rows, cols = fill_polygon(polygon_uv[:, 1], polygon_uv[:, 0], shape=truth.shape)
-    if mask is not None:
-        mask[rows, cols] = True
-        return
-    canvas[rows, cols] = colour
-    truth[rows, cols] = label
+def polygon_pixels(polygon_uv, shape):
+    """Rows and columns of the pixels inside a polygon given in image (u, v)."""
+    return fill_polygon(polygon_uv[:, 1], polygon_uv[:, 0], shape=shape)
 
 
-def draw_player(canvas, truth, camera, player, classes: dict, shade: float):
-    """Draw one player; ``classes`` maps 'skin' to its class id, ``shade`` dims the colours."""
-    for polygon, colour, label in body_parts(player):
-        label = classes["skin"] if label == "skin" else label
-        uv = _local_to_image(camera, player, polygon)
-        _fill(canvas, truth, uv, np.asarray(colour) * shade, label)
+def draw_player(canvas, truth, camera, player: Player, skin_label: int) -> None:
+    """Paint one player into ``canvas`` (H, W, 3) and ``truth`` (H, W), occluding what is there."""
+    for polygon, colour, role in body_parts(player):
+        rows, cols = polygon_pixels(_local_to_image(camera, player, polygon), truth.shape)
+        canvas[rows, cols] = colour
+        truth[rows, cols] = skin_label if role == "skin" else player.team
 
 
 def ground_ellipse(camera, centre, axis, semi_major, semi_minor, n=20):
@@ -160,14 +162,13 @@ def ground_ellipse(camera, centre, axis, semi_major, semi_minor, n=20):
 def shadow_mask(camera, players, ball_xyz, light_axis, length, shape) -> np.ndarray:
     """Boolean (H, W) of the shadows cast on the ground by players and the ball."""
     mask = np.zeros(shape, dtype=bool)
-    scratch = np.zeros(shape, dtype=np.uint8)
     for player in players:
         centre = player.position + light_axis * (0.45 * length)
-        uv = ground_ellipse(camera, centre, light_axis, 0.5 * length + 0.2, 0.3)
-        _fill(None, scratch, uv, None, None, mask=mask)
+        outline = ground_ellipse(camera, centre, light_axis, 0.5 * length + 0.2, 0.3)
+        mask[polygon_pixels(outline, shape)] = True
     ball_centre = np.asarray(ball_xyz[:2]) + light_axis * ball_xyz[2] * length / PLAYER_HEIGHT
-    uv = ground_ellipse(camera, ball_centre, light_axis, BALL_LENGTH / 2, BALL_WIDTH / 2)
-    _fill(None, scratch, uv, None, None, mask=mask)
+    ball = ground_ellipse(camera, ball_centre, light_axis, BALL_LENGTH / 2, BALL_WIDTH / 2)
+    mask[polygon_pixels(ball, shape)] = True
     return mask
 
 
@@ -178,7 +179,7 @@ def ball_polygon(camera, ball_xyz, heading) -> np.ndarray:
     side = centre + np.array([0.0, 0.0, BALL_WIDTH / 2])
     c, t, s = project(camera, np.stack([centre, tip, side]))
     major, minor = t - c, s - c
-    # A ball pointing at the camera still shows its width.
+    # Seen end-on the ball looks round, not flattened.
     if np.linalg.norm(major) < np.linalg.norm(minor):
         major = major / (np.linalg.norm(major) + 1e-12) * np.linalg.norm(minor)
     angles = np.linspace(0.0, 2.0 * np.pi, 16, endpoint=False)

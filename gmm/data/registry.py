@@ -32,6 +32,7 @@ __all__ = [
     "load_bsds",
     "load_image",
     "registry",
+    "sha256_of",
 ]
 
 _COLUMNS = ("name", "kind", "path", "sha256", "url", "licence")
@@ -174,7 +175,8 @@ def _download(entry: RegistryEntry) -> Path:
         # pooch raises a plain ValueError when the downloaded bytes have the wrong hash;
         # anything else (some of requests' errors merely subclass ValueError) is the network.
         if type(error) is ValueError:
-            raise DataIntegrityError(f"download of {entry.name!r} from {entry.url}: {error}") from error
+            message = f"download of {entry.name!r} from {entry.url}: {error}"
+            raise DataIntegrityError(message) from error
         raise DataUnavailableError(
             f"data file {entry.name!r} ({entry.path}) is not in a local mirror or the cache "
             f"and could not be downloaded from {entry.url} ({type(error).__name__}: {error}). "

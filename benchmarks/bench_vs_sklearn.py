@@ -1,0 +1,166 @@
+"""gmm against scikit-learn on real photos, side by side in one run.
+
+For each case both libraries fit the same pixels (full covariance, k-means initialisation,
+tol 1e-3, same K), then compute the full-size label map. Each measurement runs in a fresh
+subprocess so that its peak memory (ru_maxrss) is its own; the baseline is the resident size
+after the interpreter started, imported everything and loaded the input array. Times are the
+best of ``--repeats`` runs after one warm-up run (scikit-learn runs once on the large images).
+
+    .venv/bin/python benchmarks/bench_vs_sklearn.py            # all cases (about 5 minutes)
+    .venv/bin/python benchmarks/bench_vs_sklearn.py --quick    # fox and moose only
+
+Writes ``benchmarks/results/bench_vs_sklearn.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gmm.paths import BENCHMARK_RESULTS_DIR
+
+CASES = [
+    # name, image, size (W, H) or None, colour, K
+    ("fox", "fox", None, "rgb", 3),
+    ("fox", "fox", None, "rgb", 4),
+    ("moose", "moose", None, "rgb", 3),
+    ("fox 1920x1080", "fox", (1920, 1080), "rgb", 3),
+    ("fox 1920x1080", "fox", (1920, 1080), "rgb", 4),
+    ("fox 3840x2160", "fox", (3840, 2160), "rgb", 3),
+    ("fox 3840x2160", "fox", (3840, 2160), "rgb", 4),
+    ("fox grey", "fox", None, "grey", 3),
+    ("moose grey", "moose", None, "grey", 3),
+    ("fox 3840x2160 grey", "fox", (3840, 2160), "grey", 3),
+]
+QUICK = {"fox", "moose", "fox grey", "moose grey"}
+
+
+def prepare_image(name, size, colour):
+    """The input array: a registered photo, optionally resized (bilinear), RGB or grey uint8."""
+    from skimage.transform import resize
+
+    from gmm.data import load_image
+    from gmm.image import to_grey
+
+    image = load_image(name)
+    if size is not None:
+        width, height = size
+        image = np.round(resize(image, (height, width), order=1, anti_aliasing=True, preserve_range=True))
+        image = image.clip(0, 255).astype(np.uint8)
+    return to_grey(image) if colour == "grey" else image
+
+
+def _rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure(library, path, k, repeats, seed=0):
+    """Run in a child: fit + label map on the array at ``path``; print one JSON line.
+
+    One untimed warm-up run first (imports, first-touch of tables), then the best of
+    ``repeats`` timed runs. The peak memory covers all runs of the child.
+    """
+    import warnings
+
+    warnings.simplefilter("ignore")
+    image = np.load(path)
+    if library == "gmm":
+        import gmm
+    else:
+        from sklearn.mixture import GaussianMixture
+    baseline = _rss_bytes()
+
+    def once():
+        if library == "gmm":
+            fit = gmm.fit_image(image, k, covariance_type="full", init_params="kmeans", tol=1e-3, random_state=seed)
+            return fit.model, fit.labels, lambda: fit.model.score(fit.features, sample_weight=fit.pixels.counts)
+        X = image.reshape(image.shape[0] * image.shape[1], -1).astype(np.float64)
+        model = GaussianMixture(k, covariance_type="full", init_params="kmeans", tol=1e-3, random_state=seed).fit(X)
+        return model, model.predict(X).reshape(image.shape[:2]), lambda: model.score(X)
+
+    if repeats > 1:
+        once()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model, labels, score = once()
+        times.append(time.perf_counter() - start)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"seconds": min(times), "repeats": repeats, "n_iter": int(model.n_iter_),
+                      "mean_log_likelihood": float(score()), "peak_mb_above_start": (peak - baseline) / 2**20,
+                      "labels_shape": list(labels.shape)}))
+
+
+def run_child(library, path, k, repeats):
+    out = subprocess.run([sys.executable, __file__, "--child", library, str(path), str(k), str(repeats)],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="only the original-size photos")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per case for gmm (best time kept)")
+    parser.add_argument("--child", nargs=4, metavar=("LIBRARY", "PATH", "K", "REPEATS"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return measure(args.child[0], args.child[1], int(args.child[2]), int(args.child[3]))
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, image_name, size, colour, k in CASES:
+            if args.quick and label not in QUICK:
+                continue
+            image = prepare_image(image_name, size, colour)
+            path = Path(tmp) / "image.npy"
+            np.save(path, image)
+            big = image.shape[0] * image.shape[1] > 1_000_000
+            ours = run_child("gmm", path, k, args.repeats)
+            theirs = run_child("sklearn", path, k, 1 if big else args.repeats)
+            row = {"case": label, "colour": colour, "k": k, "pixels": int(image.shape[0] * image.shape[1]),
+                   "distinct_values": int(len(np.unique(image.reshape(-1, 1 if image.ndim == 2 else 3), axis=0))),
+                   "gmm": ours, "sklearn": theirs, "speedup": theirs["seconds"] / ours["seconds"],
+                   "delta_mean_log_likelihood": ours["mean_log_likelihood"] - theirs["mean_log_likelihood"]}
+            rows.append(row)
+            print(f"{label:>20} K={k}: gmm {ours['seconds']:.3f} s ({ours['n_iter']} it, {ours['peak_mb_above_start']:.0f} MB)"
+                  f"  sklearn {theirs['seconds']:.2f} s ({theirs['n_iter']} it, {theirs['peak_mb_above_start']:.0f} MB)"
+                  f"  x{row['speedup']:.0f}  dLL {row['delta_mean_log_likelihood']:+.2e}", flush=True)
+    write_results(rows)
+
+
+def write_results(rows):
+    import sklearn
+
+    BENCHMARK_RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    meta = {"python": platform.python_version(), "numpy": np.__version__, "scikit-learn": sklearn.__version__,
+            "machine": platform.machine(), "cpus": os.cpu_count(),
+            "threads": {v: os.environ.get(v, "unset") for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")}}
+    payload = json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n"
+    lines = ["| case | K | pixels | distinct | gmm s (iter) | sklearn s (iter) | speed-up | gmm MB | sklearn MB | mean log-lik gmm − sklearn |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        g, s = r["gmm"], r["sklearn"]
+        lines.append(f"| {r['case']} | {r['k']} | {r['pixels']:,} | {r['distinct_values']:,} | {g['seconds']:.3f} ({g['n_iter']}) "
+                     f"| {s['seconds']:.2f} ({s['n_iter']}) | {r['speedup']:.0f}× | {g['peak_mb_above_start']:.0f} "
+                     f"| {s['peak_mb_above_start']:.0f} | {r['delta_mean_log_likelihood']:+.1e} |")
+    for name, text in (("bench_vs_sklearn.json", payload), ("bench_vs_sklearn.md", "\n".join(lines) + "\n")):
+        target = BENCHMARK_RESULTS_DIR / name
+        tmp = target.with_suffix(target.suffix + ".tmp")
+        tmp.write_text(text)
+        os.replace(tmp, target)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
