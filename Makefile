@@ -19,7 +19,7 @@ export MKL_NUM_THREADS := 1
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: venv figures figures-fast test unit nbval paper paper-deps benchmark clean
+.PHONY: venv figures figures-fast test unit nbval paper benchmark clean
 
 venv: $(STAMP)
 
@@ -30,10 +30,31 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (gmm)" > /dev/null
 	touch $@
 
-test: unit
+# The main job: execute every numbered notebook with papermill and rewrite figures/.
+figures: $(STAMP)
+	$(BIN)/python -m gmm.pipeline
+
+# Quick check of the pipeline: smaller images, fewer seeds (do not commit its outputs).
+figures-fast: $(STAMP)
+	$(BIN)/python -m gmm.pipeline --fast
+
+# The test command: unit tests, the committed notebooks against their outputs, the paper.
+test: unit nbval paper
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -p no:cacheprovider tests
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider --nbval --nbval-current-env \
+		--nbval-sanitize-with notebooks/sanitize.cfg notebooks/
+
+# paper/paper.pdf with latexmk; installs Debian's TeX packages when missing (we are root here).
+paper: $(STAMP)
+	PYTHON=$(BIN)/python scripts/build-paper.sh
+
+# gmm against scikit-learn (several minutes; not part of the tests). Threads as the machine has.
+benchmark: $(STAMP)
+	env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS -u MKL_NUM_THREADS $(BIN)/python benchmarks/bench_vs_sklearn.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis paper/build

@@ -75,3 +75,34 @@ def check_enough_distinct(X, sample_weight, n_components):
             f"n_components={n_components}: the mixture is not identifiable (too few distinct "
             "colours?). Lower n_components."
         )
+
+
+def check_initial_parameters(model, n_features):
+    """Validate ``weights_init``, ``means_init`` and ``precisions_init`` against the shapes."""
+    K, cov = model.n_components, model.covariance_type  # an estimator with validated K and type
+    out = {"weights": None, "means": None, "precisions": None}
+    if model.weights_init is not None:
+        w = np.asarray(model.weights_init, dtype=float)
+        if w.shape != (K,) or np.any(w < 0) or not np.isclose(w.sum(), 1.0):
+            raise ValueError(f"weights_init must have shape ({K},), be >= 0 and sum to 1; got {w}.")
+        out["weights"] = w
+    if model.means_init is not None:
+        m = np.asarray(model.means_init, dtype=float)
+        if m.shape != (K, n_features):
+            raise ValueError(f"means_init must have shape ({K}, {n_features}), got {m.shape}.")
+        if not np.all(np.isfinite(m)):
+            raise ValueError("means_init contains NaN or infinity.")
+        out["means"] = m
+    if model.precisions_init is not None:
+        p = np.asarray(model.precisions_init, dtype=float)
+        expected = {"full": (K, n_features, n_features), "tied": (n_features, n_features),
+                    "diag": (K, n_features), "spherical": (K,)}[cov]
+        if p.shape != expected:
+            raise ValueError(f"precisions_init for covariance_type={cov!r} must have shape {expected}, got {p.shape}.")
+        matrices = p if cov == "full" else p[np.newaxis] if cov == "tied" else None
+        if matrices is not None and not all(np.allclose(a, a.T) and np.all(np.linalg.eigvalsh(a) > 0) for a in matrices):
+            raise ValueError("precisions_init must be symmetric positive definite.")
+        if matrices is None and np.any(p <= 0):
+            raise ValueError("precisions_init must be positive.")
+        out["precisions"] = p
+    return out

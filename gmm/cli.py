@@ -10,16 +10,13 @@ output may replace an input file.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
 import math
-import os
 import sys
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+
+from gmm.outputs import atomic_write, elbo_png_bytes, history_csv_bytes, history_json_bytes, npy_bytes, png_bytes
 
 PROG = "gmm-segment"
 COLOR_SPACES = ("rgb", "grey", "lab", "hsv")
@@ -194,85 +191,6 @@ def check_outputs(outputs: dict, protected: dict) -> None:
             raise InputError(f"refusing to overwrite {owner} with output {path}")
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file in the destination folder, then rename it into place.
-
-    ``os.replace`` within one folder is an atomic rename: the destination holds either its old
-    content or the complete new one, never a partial file.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; outputs are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def png_bytes(rgb) -> bytes:
-    """Encode a uint8 RGB array as PNG with no metadata, so equal arrays give equal bytes."""
-    import numpy as np
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).save(
-        buffer, format="PNG", compress_level=6
-    )
-    return buffer.getvalue()
-
-
-def elbo_png_bytes(history, title: str) -> bytes:
-    """The ELBO curve (:func:`gmm.plot_history`) as PNG bytes, without a Software tag."""
-    from matplotlib.figure import Figure
-
-    from gmm import plot_history
-
-    figure = Figure(figsize=(6, 3.5), dpi=100)
-    ax = figure.subplots()
-    plot_history(history, ax=ax)
-    ax.set_title(title, fontsize=9)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def _finite_or_none(value):
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
-def history_json_bytes(model, meta: dict) -> bytes:
-    """The fit's summary and per-iteration history as JSON (NaN written as null)."""
-    columns = model.history_.as_dict()
-    document = {
-        **meta,
-        "converged": bool(model.converged_),
-        "n_iter": int(model.n_iter_),
-        "lower_bound": _finite_or_none(model.lower_bound_),
-        "history": {name: [_finite_or_none(v) for v in values] for name, values in columns.items()},
-    }
-    return (json.dumps(document, indent=2) + "\n").encode()
-
-
-def history_csv_bytes(history) -> bytes:
-    """The per-iteration history as CSV: one row per iteration, NaN written as an empty cell."""
-    columns = history.as_dict()
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["iteration", *columns])
-    for i in range(history.n_iter):
-        cells = [_finite_or_none(values[i]) for values in columns.values()]
-        writer.writerow([i, *("" if c is None else repr(c) for c in cells)])
-    return text.getvalue().encode()
-
-
 # ------------------------------------------------------------------------------------ one input
 
 
@@ -301,15 +219,6 @@ def _segment(image, args, path):
     for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
         _report("warning", path, message)
     return result
-
-
-def npy_bytes(array) -> bytes:
-    """An array in NumPy's .npy format."""
-    import numpy as np
-
-    buffer = io.BytesIO()
-    np.save(buffer, np.asarray(array))
-    return buffer.getvalue()
 
 
 def process_image(path: Path, args, protected: dict) -> None:

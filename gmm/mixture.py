@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from gmm import _gaussian as G
 from gmm._init import INIT_METHODS, initial_responsibilities
 from gmm._threads import single_threaded
-from gmm._validation import check_enough_distinct, check_sample_weight
+from gmm._validation import check_enough_distinct, check_initial_parameters, check_sample_weight
 from gmm.history import HistoryRecorder
 
 
@@ -120,7 +120,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
-        self._initial = _check_initial_parameters(self, n_features)
+        self._initial = check_initial_parameters(self, n_features)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y=None, sample_weight=None):
@@ -311,34 +311,3 @@ def _argmax_rows(per_component):
         labels[better] = k
         np.maximum(best, row, out=best)
     return labels
-
-
-def _check_initial_parameters(model, n_features):
-    """Validate ``weights_init``, ``means_init`` and ``precisions_init`` against the shapes."""
-    K, cov = model.n_components, model.covariance_type
-    out = {"weights": None, "means": None, "precisions": None}
-    if model.weights_init is not None:
-        w = np.asarray(model.weights_init, dtype=float)
-        if w.shape != (K,) or np.any(w < 0) or not np.isclose(w.sum(), 1.0):
-            raise ValueError(f"weights_init must have shape ({K},), be >= 0 and sum to 1; got {w}.")
-        out["weights"] = w
-    if model.means_init is not None:
-        m = np.asarray(model.means_init, dtype=float)
-        if m.shape != (K, n_features):
-            raise ValueError(f"means_init must have shape ({K}, {n_features}), got {m.shape}.")
-        if not np.all(np.isfinite(m)):
-            raise ValueError("means_init contains NaN or infinity.")
-        out["means"] = m
-    if model.precisions_init is not None:
-        p = np.asarray(model.precisions_init, dtype=float)
-        expected = {"full": (K, n_features, n_features), "tied": (n_features, n_features),
-                    "diag": (K, n_features), "spherical": (K,)}[cov]
-        if p.shape != expected:
-            raise ValueError(f"precisions_init for covariance_type={cov!r} must have shape {expected}, got {p.shape}.")
-        matrices = p if cov == "full" else p[np.newaxis] if cov == "tied" else None
-        if matrices is not None and not all(np.allclose(a, a.T) and np.all(np.linalg.eigvalsh(a) > 0) for a in matrices):
-            raise ValueError("precisions_init must be symmetric positive definite.")
-        if matrices is None and np.any(p <= 0):
-            raise ValueError("precisions_init must be positive.")
-        out["precisions"] = p
-    return out

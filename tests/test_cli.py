@@ -264,24 +264,24 @@ def test_warnings_are_one_line_each(image_path, tmp_path):
 
 
 def test_atomic_write_leaves_old_content_on_failure(tmp_path, monkeypatch):
-    from gmm import cli
+    from gmm import outputs
 
     target = tmp_path / "result.png"
-    cli.atomic_write(target, b"old")
+    outputs.atomic_write(target, b"old")
     assert target.read_bytes() == b"old"
 
     def failing_replace(src, dst):
         raise OSError(28, "No space left on device", str(dst))
 
-    monkeypatch.setattr(cli.os, "replace", failing_replace)
+    monkeypatch.setattr(outputs.os, "replace", failing_replace)
     with pytest.raises(OSError, match="No space left"):
-        cli.atomic_write(target, b"new")
+        outputs.atomic_write(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["result.png"]  # no temporary file left
 
 
 def test_png_bytes_have_no_time_or_text_chunks():
-    from gmm.cli import png_bytes
+    from gmm.outputs import png_bytes
 
     data = png_bytes(_blocks_image())
     assert data == png_bytes(_blocks_image())
