@@ -61,7 +61,8 @@ def label_flips(reference, label_maps, n_labels: int):
     from gmm.labels import label_permutation
 
     identity = np.arange(n_labels)
-    return np.array([not np.array_equal(label_permutation(reference, labels, n_labels), identity) for labels in label_maps])
+    flips = [not np.array_equal(label_permutation(reference, labels, n_labels), identity) for labels in label_maps]
+    return np.array(flips, dtype=bool)
 
 
 def optimum_groups(log_likelihoods, decimals: int = 4):

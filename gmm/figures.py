@@ -1,14 +1,13 @@
-"""Plotting helpers for the notebooks and byte-stable figure files.
+"""Byte-stable figure files for the notebooks (the plotting helpers are in :mod:`gmm.plotting`).
 
 A figure committed to ``figures/`` must be reproducible to the byte: :func:`save_figure` drops
-the metadata matplotlib stamps into each file (software version in PNG, creation date in PDF)
-and writes atomically, so the same figure saved twice gives the same sha256 and a crashed run
-never leaves half a file behind.
+the metadata matplotlib stamps into each file (software version in PNG, creation date in PDF,
+random ids in SVG) and writes atomically, so the same figure saved twice gives the same sha256
+and a crashed run never leaves half a file behind.
 
-Licence rule: the fox, moose and football photos may not be redistributed, so helpers here draw
-*label-derived* pictures (palette label maps, component masks, histograms, responsibility maps),
-never the photo itself; :func:`show_photo_panel` is only called when a notebook is run locally
-with ``show_photo=True``.
+Licence rule: the fox, moose and football photos may not be redistributed, and committed figures
+are redistribution. A notebook run with ``show_photo=True`` draws the photo, so it saves into
+:func:`output_dir`'s ``figures/local/`` (git-ignored, outside the manifest) instead.
 """
 
 from __future__ import annotations
@@ -18,8 +17,6 @@ import os
 import re
 import tempfile
 from pathlib import Path
-
-import numpy as np
 
 from gmm import paths
 
@@ -32,13 +29,6 @@ _STABLE_METADATA = {
 _NAME = re.compile(r"^[0-9]{2}_[A-Za-z0-9_-]+$")
 #: Resolution of the committed PNGs: enough for the paper's column width, small in git.
 DEFAULT_DPI = 100
-
-def palette(n_colors: int) -> np.ndarray:
-    """``n_colors`` label colours (uint8, shape (n_colors, 3)), the same as :mod:`gmm.render`'s."""
-    from gmm.render import make_palette
-
-    return make_palette(n_colors)
-
 
 # --------------------------------------------------------------------------------------------
 # Saving
@@ -116,263 +106,13 @@ def save_figure(fig, name: str, *, fmt: str = "png", dpi: int = DEFAULT_DPI, dir
     return path
 
 
-# --------------------------------------------------------------------------------------------
-# Pictures made from labels (no photo pixels)
+def output_dir(show_photo: bool) -> Path | None:
+    """Where a notebook saves: ``None`` (``figures/``) normally, ``figures/local/`` with the photo shown.
 
-
-def show_label_map(ax, labels, *, title=None, colors=None, names=None, axes_in_pixels=True):
-    """Draw a palette label map on ``ax`` (with a legend of component names when given)."""
-    from gmm.render import palette_image
-
-    labels = np.asarray(labels)
-    colors = palette(int(labels.max()) + 1 if names is None else len(names)) if colors is None else colors
-    ax.imshow(palette_image(labels, colors), interpolation="nearest")
-    if title:
-        ax.set_title(title, fontsize=9)
-    if not axes_in_pixels:
-        ax.set_axis_off()
-    if names is not None:
-        from matplotlib.patches import Patch
-
-        handles = [Patch(color=np.asarray(colors[k]) / 255, label=name) for k, name in enumerate(names)]
-        ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.8)
-    return ax
-
-
-def mask_grid(axes_row, masks, *, row_label=None):
-    """Draw component masks (K, H, W) as white-on-black panels along ``axes_row`` (paper's Fig. 1)."""
-    masks = np.asarray(masks, dtype=bool)
-    if len(axes_row) != masks.shape[0]:
-        raise ValueError(f"{masks.shape[0]} masks for {len(axes_row)} axes")
-    for k, (ax, mask) in enumerate(zip(axes_row, masks)):
-        ax.imshow(mask, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_title(f"component {k} ({100 * mask.mean():.1f}%)", fontsize=7)
-    if row_label:
-        axes_row[0].set_ylabel(row_label, fontsize=8)
-
-
-def histogram_with_components(ax, values, counts, mixing, means, variances, *, color="k", label=None, colors=None,
-                              log=False):
-    """Pixel-count histogram of one 0..255 channel with the fitted components' densities over it.
-
-    Parameters
-    ----------
-    ax : matplotlib Axes
-    values : ndarray of shape (n,)
-        Channel values in 0..255 (distinct values, or every pixel).
-    counts : ndarray of shape (n,) or None
-        How many pixels hold each value (None: one each).
-    mixing, means, variances : ndarray of shape (K,)
-        Each component's weight, and its marginal mean and variance on this channel in
-        intensity units (see :func:`channel_marginals`).
-    color : histogram colour; ``colors`` : (K, 3) uint8 component colours (palette by default).
-    log : bool
-        Logarithmic pixel counts (from 1), so that small peaks and the tails show.
-
-    Each curve is ``n_pixels * pi_k * N(x; mu_k, var_k)``: with one bin per intensity level it
-    sits on the histogram's scale (pixels per level), and the curves sum to the mixture's fit.
+    Figures that show a licensed photo must never reach the committed ``figures/`` folder.
     """
-    values = np.asarray(values, dtype=np.float64).ravel()
-    counts = None if counts is None else np.asarray(counts, dtype=np.float64).ravel()
-    total = float(values.size if counts is None else counts.sum())
-    heights, _, _ = ax.hist(values, bins=256, range=(-0.5, 255.5), weights=counts, histtype="step", color=color,
-                            label=label, lw=1)
-    x = np.linspace(0.0, 255.0, 511)
-    colors = palette(len(mixing)) if colors is None else np.asarray(colors)
-    for k, (pi, mu, var) in enumerate(zip(mixing, means, variances)):
-        density = np.exp(-0.5 * (x - mu) ** 2 / var) / np.sqrt(2.0 * np.pi * var)
-        ax.plot(x, total * pi * density, ls="--", lw=1, color=colors[k] / 255)
-    ax.set_xlim(0, 255)
-    # The histogram sets the scale: a component narrower than one level would peak far above it.
-    if log:
-        ax.set_yscale("log")
-        ax.set_ylim(1, 3 * heights.max())
-    else:
-        ax.set_ylim(0, 1.1 * heights.max())
-    ax.set_xlabel("intensity")
-    ax.set_ylabel("pixels")
-    return ax
-
-
-def channel_marginals(model, channel: int, scale: float = 1.0):
-    """Weights, means and variances of every component on one feature, in intensity units.
-
-    ``scale`` is feature units per intensity level (e.g. ``1/255`` for features in [0, 1]);
-    works for every ``covariance_type``.
-    """
-    kind = model.covariance_type
-    cov = np.asarray(model.covariances_)
-    if kind == "full":
-        variances = cov[:, channel, channel]
-    elif kind == "tied":
-        variances = np.full(model.n_components, cov[channel, channel])
-    elif kind == "diag":
-        variances = cov[:, channel]
-    else:
-        variances = cov
-    return model.weights_, model.means_[:, channel] / scale, variances / scale**2
-
-
-def plot_mixture_1d(ax, x, model, *, bins=60):
-    """Histogram of 1-D samples (as a density) with each weighted component and their sum."""
-    x = np.asarray(x, dtype=np.float64).ravel()
-    ax.hist(x, bins=bins, density=True, color="0.8", label="data")
-    grid = np.linspace(x.min() - 1.0, x.max() + 1.0, 400)
-    total = np.zeros_like(grid)
-    colors = palette(model.n_components)
-    mixing, mean, var = channel_marginals(model, 0)
-    for k in range(model.n_components):
-        density = mixing[k] * np.exp(-0.5 * (grid - mean[k]) ** 2 / var[k]) / np.sqrt(2 * np.pi * var[k])
-        total += density
-        ax.plot(grid, density, "--", color=colors[k] / 255, lw=1)
-    ax.plot(grid, total, "k-", lw=1, label="mixture")
-    ax.set_xlabel("y")
-    ax.set_ylabel("density")
-    ax.legend(fontsize=8)
-    return ax
-
-
-def plot_mixture_2d(ax, X, model, *, labels=None, n_std=2.0):
-    """2-D samples coloured by component with each component's ``n_std`` covariance ellipse."""
-    from matplotlib.patches import Ellipse
-
-    X = np.asarray(X, dtype=np.float64)
-    labels = model.predict(X) if labels is None else labels
-    colors = palette(model.n_components) / 255
-    ax.scatter(X[:, 0], X[:, 1], s=4, c=colors[labels], alpha=0.5, linewidths=0)
-    for k in range(model.n_components):
-        cov = _full_covariance(model, k)
-        eigval, eigvec = np.linalg.eigh(cov)
-        angle = np.degrees(np.arctan2(eigvec[1, -1], eigvec[0, -1]))
-        width, height = 2 * n_std * np.sqrt(eigval[::-1])
-        ax.add_patch(Ellipse(model.means_[k], width, height, angle=angle, fill=False, color="k", lw=1))
-    ax.set_aspect("equal", adjustable="datalim")
-    return ax
-
-
-def _full_covariance(model, k):
-    cov = np.asarray(model.covariances_)
-    n = model.means_.shape[1]
-    kind = model.covariance_type
-    if kind == "full":
-        return cov[k]
-    if kind == "tied":
-        return cov
-    return np.diag(cov[k]) if kind == "diag" else np.eye(n) * cov[k]
-
-
-def plot_elbo_terms(axes, history):
-    """The ELBO's parts per iteration (left) and the KL gap opened by each M-step (right).
-
-    Left: ``log p(y|theta_t)``, ``E_q[log p(y,z|theta_t)]`` and ``H(q_t)`` after each E-step
-    (their sum is the ELBO, equal to the log-likelihood). Right: ``KL`` after the M-step, on a
-    log scale: positive, closed again by the next E-step.
-    """
-    left, right = axes
-    it = np.arange(history.n_iter)
-    left.plot(it, history.log_likelihood, "k-", label=r"$\log p(y\mid\theta_t)$")
-    left.plot(it, history.expected_complete, "-", color="tab:blue", label=r"$E_{q_t}[\log p(y,z\mid\theta_t)]$")
-    left.plot(it, history.entropy, "-", color="tab:orange", label=r"$H(q_t)$")
-    left.set_xlabel("iteration")
-    left.set_ylabel("nats per sample")
-    left.legend(fontsize=8)
-    gap = np.asarray(history.kl_m, dtype=np.float64)
-    right.semilogy(it + 1, np.where(gap > 0, gap, np.nan), "o-", ms=3, color="tab:red", label="KL after M-step")
-    right.set_xlabel("iteration")
-    right.set_ylabel("KL gap (nats per sample)")
-    right.legend(fontsize=8)
-    return axes
-
-
-def plot_segmentation(result, colors=None, names=None, photo=None):
-    """Hard label map (axes in pixels, as the paper), soft rendering and uncertainty of a segmentation.
-
-    Parameters
-    ----------
-    result : gmm.segmentation.SegmentationResult
-    colors : (K, 3) uint8, optional
-        Colour of each component (the palette by default).
-    names : list of str, optional
-        Legend names of the components.
-    photo : ndarray, optional
-        Drawn as a first panel. Only for local runs: the photos may not be redistributed.
-
-    Returns
-    -------
-    matplotlib Figure
-    """
-    import matplotlib.pyplot as plt
-
-    from gmm.render import soft_image
-
-    k = result.n_components
-    colors = palette(k) if colors is None else np.asarray(colors, dtype=np.uint8)
-    resp = result.responsibilities()
-    n = 3 + (photo is not None)
-    height, width = result.labels.shape
-    fig, axes = plt.subplots(1, n, figsize=(3.3 * n, 3.3 * height / width + 0.8), layout="constrained")
-    if photo is not None:
-        show_photo_panel(axes[0], photo)
-    hard, soft, unsure = axes[-3:]
-    show_label_map(hard, result.labels, title="hard: most probable component", colors=colors, names=names)
-    soft.imshow(soft_image(resp, colors), interpolation="nearest")
-    soft.set_title(r"soft: $\sum_k r_k\,$colour$_k$", fontsize=9)
-    shown = unsure.imshow(1.0 - resp.max(axis=2), cmap="magma", vmin=0.0, vmax=1.0 - 1.0 / k, interpolation="nearest")
-    unsure.set_title(r"uncertainty $1-\max_k r_k$", fontsize=9)
-    fig.colorbar(shown, ax=unsure, shrink=0.8)
-    for ax in (soft, unsure):
-        ax.set_xticks([])
-        ax.set_yticks([])
-    return fig
-
-
-def plot_responsibility_crops(axes, resp, crop, names, labels=None, colors=None):
-    """One panel per component: its responsibility ``r_k`` (0 black .. 1 white) inside ``crop``.
-
-    With ``labels``, a first extra axis shows the label map of the crop.
-    """
-    rows, cols = crop
-    panels = list(axes)
-    if labels is not None:
-        show_label_map(panels.pop(0), np.asarray(labels)[rows, cols], title="labels", colors=colors)
-    if len(panels) != resp.shape[2]:
-        raise ValueError(f"{resp.shape[2]} components for {len(panels)} axes")
-    for k, ax in enumerate(panels):
-        ax.imshow(resp[rows, cols, k], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-        ax.set_title(f"$r$ {names[k]}", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    return axes
-
-
-def plot_channel_histograms(axes, image, rgb_model, grey_model, *, scale=1.0 / 255.0, log=True):
-    """The paper's Figure 1 histograms with the fitted components' densities drawn over them.
-
-    ``axes``: four Axes for the red, green, blue and grey histograms. ``rgb_model`` was fitted
-    on RGB features and ``grey_model`` on grey features, both ``scale`` feature units per
-    intensity level (``gmm.image.to_features`` uses 1/255). Each channel shows the RGB
-    components' marginals on that channel; the grey panel the grey model's components.
-    """
-    from gmm.distinct import distinct_pixels
-    from gmm.image import to_grey
-
-    colour = distinct_pixels(image)
-    for channel, (ax, name) in enumerate(zip(axes[:3], ("red", "green", "blue"))):
-        mixing, means, variances = channel_marginals(rgb_model, channel, scale)
-        histogram_with_components(ax, colour.values[:, channel], colour.counts, mixing, means, variances,
-                                  color=f"tab:{name}", log=log)
-        ax.set_title(f"{name} channel, RGB model components", fontsize=9)
-    grey = distinct_pixels(to_grey(image))
-    mixing, means, variances = channel_marginals(grey_model, 0, scale)
-    histogram_with_components(axes[3], grey.values[:, 0], grey.counts, mixing, means, variances, color="k", log=log)
-    axes[3].set_title("grey level, grey model components", fontsize=9)
-    return axes
-
-
-def show_photo_panel(ax, image, title="photo (local only, not redistributed)"):
-    """Draw the photo itself; notebooks call this only when run locally with ``show_photo=True``."""
-    ax.imshow(image)
-    ax.set_title(title, fontsize=9)
-    return ax
+    if not show_photo:
+        return None
+    local = paths.figures_dir() / "local"
+    local.mkdir(exist_ok=True)
+    return local

@@ -41,7 +41,9 @@ SAVE_CALL = re.compile(r"save_figure\(\s*[^,()]+,\s*(?:name\s*=\s*)?[\"']([0-9]{
 _FMT = re.compile(r"fmt\s*=\s*[\"'](\w+)[\"']")
 # Papermill metadata that changes on every run; dropped so re-running an unchanged notebook
 # leaves the committed file unchanged.
-_VOLATILE_NOTEBOOK_KEYS = ("start_time", "end_time", "duration", "exception", "input_path", "output_path", "environment_variables")
+_VOLATILE_NOTEBOOK_KEYS = (
+    "start_time", "end_time", "duration", "exception", "input_path", "output_path", "environment_variables",
+)
 
 
 class PipelineError(RuntimeError):
@@ -91,7 +93,13 @@ def parameters_for(config: dict, notebook: Path, mode: str) -> dict:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if notebook.stem not in config:
         raise ValueError(f"pipeline.yml has no section for notebook {notebook.stem!r}")
-    return dict(config[notebook.stem][mode])
+    parameters = dict(config[notebook.stem][mode])
+    if parameters.get("show_photo"):
+        raise ValueError(
+            f"{notebook.stem}: show_photo must be false in pipeline.yml; the photos may not be redistributed "
+            "(run the notebook by hand into a scratch copy to see them)"
+        )
+    return parameters
 
 
 def select(notebooks: list[Path], only) -> list[Path]:
@@ -179,15 +187,32 @@ def update_manifest(manifest: dict, notebook: Path, figures: dict[str, dict], fi
 
 
 def _clean_metadata(nb, parameters):
-    """Drop run-dependent papermill/timing metadata (timestamps, temporary paths)."""
+    """Drop what changes from run to run: timestamps, temporary paths, random ids, stream splits."""
     meta = nb.metadata.get("papermill", {})
     for key in _VOLATILE_NOTEBOOK_KEYS:
         meta.pop(key, None)
     meta["parameters"] = parameters
     for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"  # papermill draws a random id
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = _coalesce_streams(cell.outputs)
     return nb
+
+
+def _coalesce_streams(outputs):
+    """Join consecutive stdout (or stderr) outputs: the kernel splits a print at random places."""
+    merged = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.output_type == "stream" and previous is not None and previous.output_type == "stream"
+                and previous.name == output.name):
+            previous.text += output.text
+        else:
+            merged.append(output)
+    return merged
 
 
 def execute_notebook(notebook: Path, parameters: dict, *, figures_dir: Path, timeout=None) -> NotebookRun:
@@ -279,7 +304,9 @@ def _progress(total, stream):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gmm.pipeline", description="Run the numbered notebooks (papermill) and rebuild figures/.")
+    parser = argparse.ArgumentParser(
+        prog="python -m gmm.pipeline", description="Run the numbered notebooks (papermill) and rebuild figures/."
+    )
     parser.add_argument("--fast", action="store_true", help="use the 'fast' parameters of pipeline.yml (quick check)")
     parser.add_argument("--only", nargs="+", default=(), metavar="NN", help="run only these notebooks (number or stem)")
     parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
@@ -291,7 +318,8 @@ def main(argv=None) -> int:
         print(f"pipeline failed: {error}", file=sys.stderr)
         return 1
     n_figures = sum(len(run.figures) for run in runs)
-    print(f"pipeline: {len(runs)} notebook(s), {n_figures} figure(s) in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    total = time.perf_counter() - start
+    print(f"pipeline: {len(runs)} notebook(s), {n_figures} figure(s) in {total:.1f} s", file=sys.stderr)
     return 0
 
 

@@ -22,7 +22,8 @@ mkdir -p paper/build
 # Byte-stable PDF: its dates and trailer ID come from the last commit that touched the paper's
 # inputs, not from the clock, so rebuilding unchanged sources gives the same bytes.
 if [[ -z "${SOURCE_DATE_EPOCH:-}" ]]; then
-    SOURCE_DATE_EPOCH=$(git log -1 --format=%ct -- paper figures 2>/dev/null || true)
+    SOURCE_DATE_EPOCH=$(git log -1 --format=%ct -- paper/paper.tex paper/gmmclaims.tex paper/sections \
+        paper/references.bib paper/latexmkrc figures 2>/dev/null || true)
     SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0}
 fi
 export SOURCE_DATE_EPOCH FORCE_SOURCE_DATE=1

@@ -31,8 +31,10 @@ def test_history_summary_on_a_real_fit(fitted):
 def test_history_summary_detects_a_decrease():
     ll = np.array([-3.0, -2.0, -2.5])
     zeros = np.zeros(3)
-    history = gmm.EMHistory(log_likelihood=ll, expected_complete=ll - 1, entropy=np.ones(3), elbo=ll, kl=zeros,
-                            log_likelihood_m=ll + 0.1, expected_complete_m=ll - 0.95, elbo_m=ll + 0.05, kl_m=zeros + 0.05)
+    history = gmm.EMHistory(
+        log_likelihood=ll, expected_complete=ll - 1, entropy=np.ones(3), elbo=ll, kl=zeros,
+        log_likelihood_m=ll + 0.1, expected_complete_m=ll - 0.95, elbo_m=ll + 0.05, kl_m=zeros + 0.05,
+    )
     summary = analysis.history_summary(history)
     assert summary["monotone"] is False
     assert summary["min_log_likelihood_step"] == pytest.approx(-0.5)
@@ -86,7 +88,8 @@ def test_component_densities_and_mahalanobis(fitted):
     d = analysis.mahalanobis(model, x)
     for k in range(2):
         diff = x - model.means_[k]
-        np.testing.assert_allclose(d[:, k] ** 2, np.einsum("ij,jk,ik->i", diff, np.linalg.inv(model.covariances_[k]), diff))
+        squared = np.einsum("ij,jk,ik->i", diff, np.linalg.inv(model.covariances_[k]), diff)
+        np.testing.assert_allclose(d[:, k] ** 2, squared)
 
 
 def test_score_against_truth_on_two_colour_blocks():

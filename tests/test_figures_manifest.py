@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from gmm import paths, pipeline, report  # noqa: E402
-from gmm.figures import figure_path, save_figure  # noqa: E402
+from gmm.figures import figure_path, output_dir, save_figure  # noqa: E402
 
 FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 _INCLUDE = re.compile(r"\\includegraphics\s*(?:\[[^\]]*\])?\s*\{([^}]+)\}")
@@ -77,11 +77,13 @@ def test_notebooks_and_manifest_agree(manifest):
     by_notebook = {}
     for name, entry in manifest.items():
         assert entry["notebook"] in notebooks, f"{name}: made by unknown notebook {entry['notebook']}"
-        by_notebook.setdefault(entry["notebook"], {})[name] = {"cell": entry["cell"], "execution_count": entry["execution_count"]}
+        where = {"cell": entry["cell"], "execution_count": entry["execution_count"]}
+        by_notebook.setdefault(entry["notebook"], {})[name] = where
     for nb_name, path in notebooks.items():
         saved = pipeline.saved_figures(nbformat.read(path, as_version=4))
         assert saved == by_notebook.get(nb_name, {}), f"{nb_name}: save_figure calls and manifest differ"
-        assert all(name.startswith(nb_name[:3]) for name in saved), f"{nb_name}: figure names must start with its number"
+        wrong = [name for name in saved if not name.startswith(nb_name[:3])]
+        assert not wrong, f"{nb_name}: figure names must start with its number, got {wrong}"
 
 
 def test_paper_includes_only_manifest_figures(manifest):
@@ -134,6 +136,14 @@ def test_save_figure_rejects_bad_names_and_formats(tmp_path):
         figure_path("99_x", "jpg", tmp_path)
     plt.close("all")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_photo_figures_go_to_the_local_folder():
+    assert output_dir(False) is None
+    local = output_dir(True)
+    assert local == paths.FIGURES_DIR / "local" and local.is_dir()
+    if not any(local.iterdir()):
+        local.rmdir()
 
 
 def test_save_figure_failure_leaves_no_file(tmp_path):

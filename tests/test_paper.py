@@ -17,7 +17,9 @@ import pytest
 from gmm import paths
 from gmm.report import latex_numbers, load_numbers
 
-PAPER_SOURCES = sorted([paths.PAPER_DIR / "paper.tex", *(paths.PAPER_DIR / "sections").glob("*.tex")])
+PAPER_SOURCES = sorted(
+    [paths.PAPER_DIR / "paper.tex", paths.PAPER_DIR / "gmmclaims.tex", *(paths.PAPER_DIR / "sections").glob("*.tex")]
+)
 # A TeX comment runs from an unescaped % to the end of the line.
 _COMMENT = re.compile(r"(?<!\\)%.*")
 _GRAPHICS = re.compile(r"\\includegraphics\s*(?:\[[^\]]*\])?\s*\{([^}]+)\}")
@@ -89,13 +91,17 @@ needs_latexmk = pytest.mark.skipif(
 )
 
 
+NUMBERS = {"01_x": {"value": 0.25, "word": "yes"}}
+
+
 def _latexmk(tmp_path, body: str, numbers: dict | None = None) -> subprocess.CompletedProcess:
-    """Run latexmk with the paper's latexmkrc on a one-page document in ``tmp_path``."""
-    shutil.copy(paths.PAPER_DIR / "latexmkrc", tmp_path / "latexmkrc")
+    """Run latexmk with the paper's latexmkrc and claim checks on a one-page document in ``tmp_path``."""
+    for name in ("latexmkrc", "gmmclaims.tex"):
+        shutil.copy(paths.PAPER_DIR / name, tmp_path / name)
     (tmp_path / "build").mkdir()
     (tmp_path / "build" / "numbers.tex").write_text(latex_numbers(numbers or {}), encoding="ascii")
     (tmp_path / "paper.tex").write_text(
-        "\\documentclass{article}\\usepackage{graphicx}\n\\input{build/numbers.tex}\n"
+        "\\documentclass{article}\\usepackage{graphicx}\n\\input{build/numbers.tex}\\input{gmmclaims.tex}\n"
         f"\\begin{{document}}\n\\section{{One}}\\label{{sec:one}}\n{body}\n\\end{{document}}\n",
         encoding="ascii",
     )
@@ -104,7 +110,8 @@ def _latexmk(tmp_path, body: str, numbers: dict | None = None) -> subprocess.Com
 
 @needs_latexmk
 def test_build_succeeds_on_a_clean_document(tmp_path):
-    result = _latexmk(tmp_path, r"See Section~\ref{sec:one}: \gmmresult{01_x/value}.", {"01_x": {"value": 0.25}})
+    body = r"See Section~\ref{sec:one}: \gmmresult{01_x/value}.\gmmcheck{\gmmresult{01_x/value} < 1}\gmmcheckeq{01_x/word}{yes}"
+    result = _latexmk(tmp_path, body, NUMBERS)
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "build" / "paper.pdf").is_file()
 
@@ -112,9 +119,16 @@ def test_build_succeeds_on_a_clean_document(tmp_path):
 @needs_latexmk
 @pytest.mark.parametrize(
     "body",
-    [r"\ref{sec:nowhere}", r"\includegraphics{99_no_such_figure}", r"\gmmresult{01_x/unrecorded}"],
-    ids=["undefined-reference", "missing-figure", "unrecorded-number"],
+    [
+        r"\ref{sec:nowhere}",
+        r"\cite{nobody1900}",
+        r"\includegraphics{99_no_such_figure}",
+        r"\gmmresult{01_x/unrecorded}",
+        r"\gmmcheck{\gmmresult{01_x/value} > 1}",
+        r"\gmmcheckeq{01_x/word}{no}",
+    ],
+    ids=["undefined-reference", "undefined-citation", "missing-figure", "unrecorded-number", "false-claim", "false-text-claim"],
 )
 def test_build_fails_on_a_broken_document(tmp_path, body):
-    result = _latexmk(tmp_path, body, {"01_x": {"value": 0.25}})
+    result = _latexmk(tmp_path, body, NUMBERS)
     assert result.returncode != 0, f"latexmk accepted {body!r}"

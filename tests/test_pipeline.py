@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ast
 import json
+import re
+import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -81,6 +84,13 @@ def test_select_by_number_and_stem(tmp_path):
     assert pipeline.select(notebooks, ["02", "00_a"]) == [notebooks[0], notebooks[2]]
     with pytest.raises(ValueError, match="07"):
         pipeline.select(notebooks, ["07"])
+
+
+def test_pipeline_refuses_to_show_photos(tmp_path):
+    config = {"02_moose": {"full": {"show_photo": True}, "fast": {"show_photo": False}}}
+    with pytest.raises(ValueError, match="show_photo"):
+        pipeline.parameters_for(config, tmp_path / "02_moose.ipynb", "full")
+    assert pipeline.parameters_for(config, tmp_path / "02_moose.ipynb", "fast") == {"show_photo": False}
 
 
 def test_parameters_for_unknown_notebook(tmp_path):
@@ -163,7 +173,8 @@ def test_run_executes_in_place_and_writes_the_manifest(project):
     figures = project / "figures"
     (figures / "97_stale.png").write_bytes(b"left over from an older run")
     nb = _notebook(
-        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\nfrom gmm.figures import save_figure",
+        "import matplotlib\nmatplotlib.use('Agg')\n"
+        "import matplotlib.pyplot as plt\nfrom gmm.figures import save_figure",
         f"fig, ax = plt.subplots()\nax.plot([0, value])\n"
         f"print('saved', save_figure(fig, '97_line', directory={str(figures)!r}).name)",
         parameters="value = 0\nfast = False",
@@ -188,8 +199,12 @@ def test_failing_cell_is_named_and_the_notebook_kept(project):
     path = project / "notebooks" / "97_tiny.ipynb"
     nbformat.write(nb, path)
     before = path.read_bytes()
-    with pytest.raises(PipelineError, match=r"97_tiny\.ipynb: cell 3 .*ValueError: boom 3"):
+    with pytest.raises(PipelineError, match=r"97_tiny\.ipynb: cell 3 .*ValueError: boom 3") as raised:
         _run(project)
+    kept = Path(re.search(r"kept in (\S+)", str(raised.value)).group(1))
+    failed_run = nbformat.read(kept, as_version=4)  # the failed run, with its traceback, for inspection
+    assert failed_run.cells[-1].outputs[-1]["ename"] == "ValueError"
+    shutil.rmtree(kept.parent)
     assert path.read_bytes() == before
     assert not (project / "figures" / "manifest.json").exists()
 
