@@ -2,7 +2,7 @@
 
 For each case both libraries fit the same pixels (full covariance, k-means initialisation,
 tol 1e-3, same K), then compute the full-size label map. Each measurement runs in a fresh
-subprocess so that its peak memory (ru_maxrss) is its own; the baseline is the resident size
+subprocess so that its peak memory (VmHWM) is its own; the baseline is the resident size
 after the interpreter started, imported everything and loaded the input array. Times are the
 best of ``--repeats`` runs after one warm-up run (scikit-learn runs once on the large images).
 
@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -60,9 +59,17 @@ def prepare_image(name, size, colour):
     return to_grey(image) if colour == "grey" else image
 
 
-def _rss_bytes():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _status_bytes(field):
+    """A memory figure of this process from /proc/self/status (VmRSS now, VmHWM its peak).
+
+    VmHWM belongs to the address space, which exec replaces: unlike getrusage's ru_maxrss it does
+    not inherit the peak of the parent that forked this child.
+    """
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def measure(library, path, k, repeats, seed=0):
@@ -79,7 +86,7 @@ def measure(library, path, k, repeats, seed=0):
         import gmm
     else:
         from sklearn.mixture import GaussianMixture
-    baseline = _rss_bytes()
+    baseline = _status_bytes("VmRSS")
 
     def once():
         if library == "gmm":
@@ -93,10 +100,12 @@ def measure(library, path, k, repeats, seed=0):
         once()
     times = []
     for _ in range(repeats):
+        result = None  # drop the previous run's arrays before the next run starts
         start = time.perf_counter()
-        model, labels, score = once()
+        result = once()
         times.append(time.perf_counter() - start)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    model, labels, score = result
+    peak = _status_bytes("VmHWM")
     print(json.dumps({"seconds": min(times), "repeats": repeats, "n_iter": int(model.n_iter_),
                       "mean_log_likelihood": float(score()), "peak_mb_above_start": (peak - baseline) / 2**20,
                       "labels_shape": list(labels.shape)}))

@@ -123,8 +123,11 @@ def _count_rgb(codes):
 
 
 def _pack_rgb(pixels):
-    codes = pixels[:, 0].astype(np.uint32) << 16
-    codes |= pixels[:, 1].astype(np.uint32) << 8
+    """``(r << 16) | (g << 8) | b`` as uint32, built in place: one array of 4 bytes per pixel."""
+    codes = pixels[:, 0].astype(np.uint32)
+    codes <<= 8
+    codes |= pixels[:, 1]
+    codes <<= 8
     codes |= pixels[:, 2]
     return codes
 

@@ -298,8 +298,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
 
 def _weigh(resp, sample_weight):
-    """Responsibilities (K, n) times sample weights (unweighted: the same array)."""
-    return resp if sample_weight is None else resp * sample_weight
+    """Responsibilities (K, n) times sample weights, in place (unweighted: unchanged)."""
+    if sample_weight is not None:
+        resp *= sample_weight
+    return resp
 
 
 def _argmax_rows(per_component):
