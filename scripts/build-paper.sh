@@ -8,7 +8,8 @@
 # 3. runs latexmk in paper/ (see paper/latexmkrc) into paper/build/;
 # 4. fails if the log reports an undefined reference, citation or file, even when latexmk
 #    found nothing to redo;
-# 5. copies paper/build/paper.pdf to paper/paper.pdf (atomically).
+# 5. copies paper/build/paper.pdf to paper/paper.pdf (atomically). The PDF is byte-stable (no
+#    dates or trailer ID; see paper/paper.tex), so rebuilding unchanged inputs leaves git clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,15 +19,6 @@ scripts/install-tex.sh
 
 mkdir -p paper/build
 "$PYTHON" -c "from gmm.report import write_latex_numbers; write_latex_numbers('paper/build/numbers.tex')"
-
-# Byte-stable PDF: its dates and trailer ID come from the last commit that touched the paper's
-# inputs, not from the clock, so rebuilding unchanged sources gives the same bytes.
-if [[ -z "${SOURCE_DATE_EPOCH:-}" ]]; then
-    SOURCE_DATE_EPOCH=$(git log -1 --format=%ct -- paper/paper.tex paper/gmmclaims.tex paper/sections \
-        paper/references.bib paper/latexmkrc figures 2>/dev/null || true)
-    SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-0}
-fi
-export SOURCE_DATE_EPOCH FORCE_SOURCE_DATE=1
 
 log=paper/build/paper.log
 if ! (cd paper && latexmk -quiet); then
@@ -42,5 +34,6 @@ fi
 
 tmp=$(mktemp paper/.paper.pdf.XXXXXX)
 cp paper/build/paper.pdf "$tmp"
+chmod 0644 "$tmp"  # mktemp makes it private
 mv -f "$tmp" paper/paper.pdf
 echo "build-paper: wrote paper/paper.pdf"
