@@ -13,12 +13,11 @@ are redistribution. A notebook run with ``show_photo=True`` draws the photo, so 
 from __future__ import annotations
 
 import io
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from gmm import paths
+from gmm.outputs import atomic_write
 
 #: File formats save_figure writes, with the metadata that would otherwise change each run.
 _STABLE_METADATA = {
@@ -57,27 +56,6 @@ def figure_bytes(fig, fmt: str = "png", dpi: int = DEFAULT_DPI) -> bytes:
     return buffer.getvalue()
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_figure(fig, name: str, *, fmt: str = "png", dpi: int = DEFAULT_DPI, directory=None, close=False) -> Path:
     """Save ``fig`` as ``figures/<name>.<fmt>``, byte-stable and atomically.
 
@@ -98,7 +76,7 @@ def save_figure(fig, name: str, *, fmt: str = "png", dpi: int = DEFAULT_DPI, dir
     pathlib.Path of the written file.
     """
     path = figure_path(name, fmt, directory)
-    atomic_write_bytes(path, figure_bytes(fig, fmt, dpi))
+    atomic_write(path, figure_bytes(fig, fmt, dpi))
     if close:
         import matplotlib.pyplot as plt
 

@@ -21,6 +21,8 @@ def atomic_write(path: Path, data: bytes) -> None:
     ``os.replace`` within one folder is an atomic rename: the destination holds either its old
     content or the complete new one, never a partial file.
     """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:

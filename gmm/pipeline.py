@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gmm import paths
-from gmm.figures import atomic_write_bytes
+from gmm.outputs import atomic_write
 
 MODES = ("full", "fast")
 KERNEL_NAME = "python3"
@@ -165,7 +165,7 @@ def write_manifest(manifest: dict, path=None) -> Path:
     """Write the manifest with sorted keys, so the same figures give the same file."""
     path = paths.FIGURE_MANIFEST if path is None else Path(path)
     text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write(path, text.encode("utf-8"))
     return path
 
 
@@ -261,7 +261,7 @@ def execute_notebook(notebook: Path, parameters: dict, *, figures_dir: Path, tim
     for stale in sorted(figures_of(number, figures_dir) - written):
         (figures_dir / stale).unlink()
         print(f"  removed stale figure {stale}", file=sys.stderr)
-    atomic_write_bytes(notebook, (nbformat.writes(_clean_metadata(nb, parameters)) + "\n").encode("utf-8"))
+    atomic_write(notebook, (nbformat.writes(_clean_metadata(nb, parameters)) + "\n").encode("utf-8"))
     shutil.rmtree(workdir, ignore_errors=True)
     return NotebookRun(notebook, seconds, figures)
 

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from gmm import paths
-from gmm.figures import atomic_write_bytes
+from gmm.outputs import atomic_write
 
 _ID = re.compile(r"^[0-9]{2}_[A-Za-z0-9_]+$")
 _KEY = re.compile(r"^[A-Za-z0-9_]+$")
@@ -71,7 +71,7 @@ def record_numbers(notebook_id: str, directory=None, **values) -> Path:
     directory = numbers_dir() if directory is None else Path(directory)
     path = directory / f"{notebook_id}.json"
     text = json.dumps(dict(sorted(clean.items())), indent=2, ensure_ascii=True) + "\n"
-    atomic_write_bytes(path, text.encode("ascii"))
+    atomic_write(path, text.encode("ascii"))
     return path
 
 
@@ -112,7 +112,7 @@ def latex_numbers(numbers: dict[str, dict]) -> str:
 def write_latex_numbers(path, directory=None) -> Path:
     """Write :func:`latex_numbers` of every ``figures/numbers/*.json`` to ``path`` (atomically)."""
     path = Path(path)
-    atomic_write_bytes(path, latex_numbers(load_numbers(directory)).encode("ascii"))
+    atomic_write(path, latex_numbers(load_numbers(directory)).encode("ascii"))
     return path
 
 
