@@ -147,7 +147,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         best = None
         for init in range(self.n_init if do_init else 1):
             if do_init:
-                self._initialize(X, XT, given, weights, random_state)
+                self._initialize(X, XT, given, random_state)
             recorder = HistoryRecorder(weights, total)
             lower_bound = -np.inf if do_init else self.lower_bound_
             bounds, converged, n_iter = [], False, 0
@@ -174,7 +174,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.converged_, self.n_iter_ = best["converged"], best["n_iter"]
         self.lower_bound_, self.lower_bounds_ = best["lower_bound"], best["bounds"]
         # Final E-step: labels agree with fit(X).predict(X), and it scores the last M-step.
-        log_joint, log_prob_norm, resp, log_resp = self._e_step(XT)
+        log_joint, log_prob_norm, _, _ = self._e_step(XT)
         best["recorder"].record_e_step(log_joint, log_prob_norm, None, None, last=True)
         self.history_ = best["recorder"].finish()
         self._warn_about_fit()
@@ -198,7 +198,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 ComponentCollapseWarning,
             )
 
-    def _initialize(self, X, XT, given, weights, random_state):
+    def _initialize(self, X, XT, given, random_state):
         initial = self._initial
         if any(v is None for v in initial.values()):
             resp = initial_responsibilities(X, given, self.n_components, self.init_params, random_state)
