@@ -274,3 +274,14 @@ def show_photo_panel(ax, image, title="photo (local only, not redistributed)"):
     ax.imshow(image)
     ax.set_title(title, fontsize=9)
     return ax
+
+
+def plot_value_counts(ax, counts_by_name: dict):
+    """Rank plot of how many pixels hold each distinct value, one line per image (log-log)."""
+    for name, counts in counts_by_name.items():
+        ranked = np.sort(np.asarray(counts))[::-1]
+        ax.loglog(np.arange(1, ranked.size + 1), ranked, label=f"{name}: {ranked.size:,} distinct")
+    ax.set_xlabel("distinct value, by rank")
+    ax.set_ylabel("pixels holding it")
+    ax.legend(fontsize=8)
+    return ax

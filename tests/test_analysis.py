@@ -102,3 +102,20 @@ def test_score_against_truth_on_two_colour_blocks():
     assert [(r["color_space"], r["n_components"]) for r in rows] == [("rgb", 2), ("grey", 2)]
     for row in rows:
         assert row["ari"] == pytest.approx(1.0) and row["accuracy"] == pytest.approx(1.0)
+
+
+def test_distinct_vs_pixels_agree_on_a_small_image():
+    from gmm.analysis import distinct_vs_pixels
+
+    rng = np.random.default_rng(3)
+    image = np.zeros((30, 40, 3), dtype=np.uint8)
+    image[:, :20] = (200, 40, 30)
+    image[:, 20:] = (20, 90, 210)
+    image[10:20, 10:30] = (240, 240, 240)
+    image = np.clip(image + rng.integers(-12, 13, size=image.shape), 0, 255).astype(np.uint8)
+    out = distinct_vs_pixels(image, 3, seed=0, tol=1e-6)
+    assert out["n_pixels"] == 1200 and 0 < out["n_distinct"] < 1200
+    assert out["max_abs_d_means"] < 1e-9 and out["max_abs_d_covariances"] < 1e-7
+    assert out["max_abs_d_weights"] < 1e-12 and abs(out["d_lower_bound"]) < 1e-10
+    assert out["n_iter_distinct"] == out["n_iter_pixels"]
+    assert out["labels_agree"] == 1.0
