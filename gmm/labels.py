@@ -126,7 +126,12 @@ def _check_label_maps(reference, labels):
 
 
 def contingency_table(reference, labels, n_reference=None, n_labels=None) -> np.ndarray:
-    """Pixel counts of each (label, reference label) pair: shape (n_labels, n_reference), int64."""
+    """Pixel counts of each (label, reference label) pair: shape (n_labels, n_reference), int64.
+
+    Indexed by label value (labels are 0..n-1, absent ones get an empty row), so a relabelling can
+    be read off it. :func:`gmm.metrics.contingency_table` is the scoring counterpart: any integer
+    labels, compacted, truth on the rows.
+    """
     reference, labels = _check_label_maps(reference, labels)
     n_reference = int(reference.max()) + 1 if n_reference is None else n_reference
     n_labels = int(labels.max()) + 1 if n_labels is None else n_labels

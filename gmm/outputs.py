@@ -51,19 +51,18 @@ def png_bytes(rgb) -> bytes:
 
 
 def elbo_png_bytes(history, title: str) -> bytes:
-    """The ELBO curve (:func:`gmm.plot_history`) as PNG bytes, without a Software tag."""
+    """The ELBO curve (:func:`gmm.plot_history`) as byte-stable PNG bytes."""
     from matplotlib.figure import Figure
 
-    from gmm import plot_history
+    from gmm.figures import figure_bytes
+    from gmm.history import plot_history
 
     figure = Figure(figsize=(6, 3.5), dpi=100)
     ax = figure.subplots()
     plot_history(history, ax=ax)
     ax.set_title(title, fontsize=9)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    return figure_bytes(figure, "png", dpi=100)
 
 
 def _finite_or_none(value):
