@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gmm.paths import BENCHMARK_RESULTS_DIR
+from gmm.companion.paths import BENCHMARK_RESULTS_DIR
 
 CASES = [
     # name, image, size (W, H) or None, colour, K

@@ -5,31 +5,43 @@ iteration (:class:`GaussianMixture`, :mod:`gmm.history`) and an exact fast path 
 fits on distinct pixel values weighted by their counts (:func:`fit_image`), on which
 :func:`segment` builds image segmentation with canonical component order.
 
-Note: ``gmm.load_image(path_or_array)`` reads any image file or array; ``gmm.data.load_image(name)``
-loads a photo registered in the data registry by name.
+The names below are imported on first use, so ``import gmm`` is quick and pulls in neither
+scikit-learn nor matplotlib. ``gmm.load_image(path_or_array)`` is the one image reader;
+``gmm.data.load_image(name)`` reads a photo of the data registry with it.
 """
 
-from gmm.distinct import DistinctPixels, ImageFit, distinct_pixels, fit_image
-from gmm.history import EMHistory, plot_history
-from gmm.image import load_image
-from gmm.labels import align_labels, canonical_order
-from gmm.mixture import ComponentCollapseWarning, GaussianMixture
-from gmm.segmentation import SegmentationResult, segment
-
-__all__ = [
-    "ComponentCollapseWarning",
-    "DistinctPixels",
-    "EMHistory",
-    "GaussianMixture",
-    "ImageFit",
-    "SegmentationResult",
-    "align_labels",
-    "canonical_order",
-    "distinct_pixels",
-    "fit_image",
-    "load_image",
-    "plot_history",
-    "segment",
-]
+from importlib import import_module
 
 __version__ = "0.1.0"
+
+#: Public name -> module that defines it.
+_EXPORTS = {
+    "ComponentCollapseWarning": "gmm.mixture",
+    "GaussianMixture": "gmm.mixture",
+    "DistinctPixels": "gmm.distinct",
+    "ImageFit": "gmm.distinct",
+    "distinct_pixels": "gmm.distinct",
+    "fit_image": "gmm.distinct",
+    "EMHistory": "gmm.history",
+    "history_summary": "gmm.history",
+    "load_image": "gmm.image",
+    "align_labels": "gmm.labels",
+    "canonical_order": "gmm.labels",
+    "plot_history": "gmm.plotting",
+    "SegmentationResult": "gmm.segmentation",
+    "segment": "gmm.segmentation",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(import_module(_EXPORTS[name]), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module 'gmm' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,14 +1,37 @@
-"""Input checks: one clear ``ValueError`` naming the problem, before any work is done."""
+"""Input checks: one clear error naming the problem, before any work is done.
+
+Where ``sklearn.mixture.GaussianMixture`` checks the same thing, the message is scikit-learn's, so
+code that matches messages works with either estimator. Hyper-parameters themselves are checked by
+scikit-learn's own mechanism (``GaussianMixture._parameter_constraints``).
+"""
 
 from __future__ import annotations
 
 import numbers
+import os
+import sys
 
 import numpy as np
+from sklearn.utils import check_array
 
-# Distinctness is first checked on a prefix of this many rows, so the common case (plenty of
-# distinct points) costs nothing on large inputs; the full check runs only when the prefix fails.
-_DISTINCT_PREFIX = 4096
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def external_stacklevel():
+    """``stacklevel`` that makes a warning point at the first caller outside gmm and scikit-learn.
+
+    Call it in the function that calls ``warnings.warn``. The estimator's methods call each other
+    (and scikit-learn's ``_fit_context`` wraps ``fit_predict``) to a depth that depends on the
+    entry point (``fit``, ``fit_predict``, ``gmm.fit_image``, ``gmm.segment``), so a fixed
+    stacklevel would point inside the library for some of them.
+    """
+    import sklearn
+
+    library = (_PACKAGE_DIR + os.sep, os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(library):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def check_sample_weight(sample_weight, n_samples):
@@ -39,13 +62,20 @@ def check_sample_weight(sample_weight, n_samples):
     return weights
 
 
-def count_distinct_rows(X, limit=None):
-    """Number of distinct rows of a 2-D array (stops early once ``limit`` is reached)."""
-    if limit is not None and X.shape[0] > _DISTINCT_PREFIX:
-        prefix = count_distinct_rows(X[:_DISTINCT_PREFIX])
-        if prefix >= limit:
-            return prefix
-    return np.unique(row_keys(X)).shape[0]
+def check_n_samples(n_samples, sample_weight, n_components):
+    """Refuse fewer samples than components, in scikit-learn's words.
+
+    A weight is a number of repeated rows, so a zero-weighted row is no sample. Fewer *distinct*
+    samples than components is allowed, as in scikit-learn: the surplus components end with
+    (nearly) zero weight, and k-means says so with its own warning.
+    """
+    support = n_samples if sample_weight is None else int(np.count_nonzero(sample_weight))
+    if support < n_components:
+        note = "" if sample_weight is None else " (rows with positive weight)"
+        raise ValueError(
+            "Expected n_samples >= n_components "
+            f"but got n_components = {n_components}, n_samples = {support}{note}"
+        )
 
 
 def row_keys(X):
@@ -60,49 +90,61 @@ def row_keys(X):
     return X.view(np.dtype((np.void, X.dtype.itemsize * X.shape[1])))[:, 0]
 
 
-def check_enough_distinct(X, sample_weight, n_components):
-    """Refuse data with fewer distinct (positively weighted) points than components."""
-    support = X if sample_weight is None else X[sample_weight > 0]
-    if support.shape[0] < n_components:
+def _check_shape(param, expected, name):
+    if param.shape != expected:
+        raise ValueError(f"The parameter '{name}' should have the shape of {expected}, but got {param.shape}")
+
+
+def check_weights_init(weights, n_components):
+    """``weights_init``: shape (K,), in [0, 1], summing to one (scikit-learn's checks)."""
+    weights = check_array(weights, dtype=[np.float64, np.float32], ensure_2d=False)
+    _check_shape(weights, (n_components,), "weights")
+    if np.any(weights < 0.0) or np.any(weights > 1.0):
         raise ValueError(
-            f"Expected n_samples >= n_components but got n_components = {n_components}, "
-            f"n_samples = {support.shape[0]} (with positive weight)."
+            "The parameter 'weights' should be in the range [0, 1], but got max value "
+            f"{np.max(weights):.5f}, min value {np.min(weights):.5f}"
         )
-    distinct = count_distinct_rows(support, limit=n_components)
-    if distinct < n_components:
-        raise ValueError(
-            f"X has only {distinct} distinct point(s) with positive weight, fewer than "
-            f"n_components={n_components}: the mixture is not identifiable (too few distinct "
-            "colours?). Lower n_components."
-        )
+    atol = 1e-6 if weights.dtype == np.float32 else 1e-8
+    if not np.allclose(abs(1.0 - float(np.sum(weights))), 0.0, atol=atol):
+        raise ValueError(f"The parameter 'weights' should be normalized, but got sum(weights) = {np.sum(weights):.5f}")
+    return weights.astype(np.float64)
+
+
+def check_means_init(means, n_components, n_features):
+    """``means_init``: finite, shape (K, d)."""
+    means = check_array(means, dtype=[np.float64, np.float32], ensure_2d=False)
+    _check_shape(means, (n_components, n_features), "means")
+    return means.astype(np.float64)
+
+
+def check_precisions_init(precisions, covariance_type, n_components, n_features):
+    """``precisions_init``: the shape of ``covariance_type``, symmetric positive definite."""
+    precisions = check_array(
+        precisions, dtype=[np.float64, np.float32], ensure_2d=False, allow_nd=covariance_type == "full"
+    )
+    expected = {"full": (n_components, n_features, n_features), "tied": (n_features, n_features),
+                "diag": (n_components, n_features), "spherical": (n_components,)}[covariance_type]
+    _check_shape(precisions, expected, f"{covariance_type} precision")
+    if covariance_type in ("full", "tied"):
+        matrices = precisions if covariance_type == "full" else precisions[np.newaxis]
+        for matrix in matrices:
+            if not (np.allclose(matrix, matrix.T) and np.all(np.linalg.eigvalsh(matrix) > 0.0)):
+                raise ValueError(f"'{covariance_type} precision' should be symmetric, positive-definite")
+    elif np.any(precisions <= 0.0):
+        raise ValueError(f"'{covariance_type} precision' should be positive")
+    return precisions.astype(np.float64)
 
 
 def check_initial_parameters(model, n_features):
-    """Validate ``weights_init``, ``means_init`` and ``precisions_init`` against the shapes."""
-    K, cov = model.n_components, model.covariance_type  # an estimator with validated K and type
-    out = {"weights": None, "means": None, "precisions": None}
-    if model.weights_init is not None:
-        w = np.asarray(model.weights_init, dtype=float)
-        if w.shape != (K,) or np.any(w < 0) or not np.isclose(w.sum(), 1.0):
-            raise ValueError(f"weights_init must have shape ({K},), be >= 0 and sum to 1; got {w}.")
-        out["weights"] = w
-    if model.means_init is not None:
-        m = np.asarray(model.means_init, dtype=float)
-        if m.shape != (K, n_features):
-            raise ValueError(f"means_init must have shape ({K}, {n_features}), got {m.shape}.")
-        if not np.all(np.isfinite(m)):
-            raise ValueError("means_init contains NaN or infinity.")
-        out["means"] = m
-    if model.precisions_init is not None:
-        p = np.asarray(model.precisions_init, dtype=float)
-        expected = {"full": (K, n_features, n_features), "tied": (n_features, n_features),
-                    "diag": (K, n_features), "spherical": (K,)}[cov]
-        if p.shape != expected:
-            raise ValueError(f"precisions_init for covariance_type={cov!r} must have shape {expected}, got {p.shape}.")
-        matrices = p if cov == "full" else p[np.newaxis] if cov == "tied" else None
-        if matrices is not None and not all(np.allclose(a, a.T) and np.all(np.linalg.eigvalsh(a) > 0) for a in matrices):
-            raise ValueError("precisions_init must be symmetric positive definite.")
-        if matrices is None and np.any(p <= 0):
-            raise ValueError("precisions_init must be positive.")
-        out["precisions"] = p
-    return out
+    """Validated ``weights_init``, ``means_init`` and ``precisions_init`` (None where not given).
+
+    The estimator's own parameters are left untouched (scikit-learn replaces them by the checked
+    arrays); the checked copies are returned as float64, the precision EM works in.
+    """
+    K, cov = model.n_components, model.covariance_type
+    return {
+        "weights": None if model.weights_init is None else check_weights_init(model.weights_init, K),
+        "means": None if model.means_init is None else check_means_init(model.means_init, K, n_features),
+        "precisions": None if model.precisions_init is None
+        else check_precisions_init(model.precisions_init, cov, K, n_features),
+    }

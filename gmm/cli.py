@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from gmm.outputs import atomic_write, elbo_png_bytes, history_csv_bytes, history_json_bytes, npy_bytes, png_bytes
+from gmm.outputs import atomic_write, history_csv_bytes, history_json_bytes, npy_bytes, png_bytes
 
 PROG = "gmm-segment"
 COLOR_SPACES = ("rgb", "grey", "lab", "hsv")
@@ -246,7 +246,9 @@ def process_image(path: Path, args, protected: dict) -> None:
     if args.save_elbo:
         meta = {"image": str(path), "n_components": args.n_components, "color_space": args.space,
                 "init": args.init, "seed": args.seed, "max_iter": args.max_iter, "tol": args.tol}
-        payloads["elbo"] = elbo_png_bytes(result.model.history_, path.name)
+        from gmm.plotting import history_png_bytes
+
+        payloads["elbo"] = history_png_bytes(result.model.history_, path.name)
         payloads["history_json"] = history_json_bytes(result.model, meta)
         payloads["history_csv"] = history_csv_bytes(result.model.history_)
     for kind, data in payloads.items():

@@ -128,33 +128,30 @@ class HistoryRecorder:
         return EMHistory(**columns)
 
 
-def plot_history(history: EMHistory, ax=None, *, show_kl=True):
-    """Plot log-likelihood and ELBO per iteration (and the KL gap on a twin axis).
+def history_summary(history: EMHistory) -> dict:
+    """The checks of the paper's EM argument on one fit's history.
 
-    Returns the matplotlib Axes (a list of two when ``show_kl``).
+    Returns
+    -------
+    dict with
+    n_iter : iterations run.
+    final_log_likelihood : mean log-likelihood after the last E-step.
+    max_abs_kl_e_step : ``max |KL|`` right after an E-step (zero up to rounding).
+    min_kl_m_step : smallest KL gap after an M-step (>= 0 up to rounding).
+    min_m_step_gain : smallest ELBO rise of an M-step, ``elbo_m - elbo`` (>= 0).
+    min_log_likelihood_step : smallest change of the log-likelihood between iterations
+        (>= 0 when monotone; ``inf`` for a single iteration).
+    monotone : whether no step lowered the log-likelihood by more than rounding (1e-10).
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import LogLocator, MaxNLocator
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
-    it = np.arange(history.n_iter)
-    ax.plot(it, history.log_likelihood, "o-", ms=3, label=r"$\log p(y\mid\theta_t)$")
-    ax.plot(it, history.elbo, "x", ms=5, label=r"ELBO$(q_t,\theta_t)$ after E-step")
-    ax.plot(it + 1, history.elbo_m, "s", ms=3, mfc="none", label=r"ELBO$(q_t,\theta_{t+1})$ after M-step")
-    ax.set_xlabel("iteration")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("mean per sample (nats)")
-    ax.legend(loc="lower right", fontsize=8)
-    if not show_kl:
-        return ax
-    twin = ax.twinx()
-    # |KL| on a log axis; an exact zero (possible after the E-step) is drawn at the floor.
-    floor = 1e-17
-    twin.plot(it + 1, np.maximum(history.kl_m, floor), color="tab:red", lw=1, label="KL after M-step")
-    twin.plot(it, np.maximum(np.abs(history.kl), floor), color="tab:gray", lw=1, ls=":", label="|KL| after E-step")
-    twin.set_yscale("log")
-    twin.yaxis.set_major_locator(LogLocator(base=10, numticks=5))
-    twin.set_ylabel("KL gap (nats)", color="tab:red")
-    twin.legend(loc="center right", fontsize=8)
-    return [ax, twin]
+    ll = np.asarray(history.log_likelihood, dtype=np.float64)
+    steps = np.diff(ll)
+    min_step = float(steps.min()) if steps.size else float("inf")
+    return {
+        "n_iter": int(history.n_iter),
+        "final_log_likelihood": float(ll[-1]),
+        "max_abs_kl_e_step": float(np.nanmax(np.abs(history.kl))),
+        "min_kl_m_step": float(np.nanmin(history.kl_m)),
+        "min_m_step_gain": float(np.nanmin(np.asarray(history.elbo_m) - np.asarray(history.elbo))),
+        "min_log_likelihood_step": min_step,
+        "monotone": bool(min_step >= -1e-10),
+    }

@@ -13,7 +13,7 @@ colouring" problem. Two remedies:
 
 from __future__ import annotations
 
-import copy
+import copy as _copy
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -83,26 +83,29 @@ def check_permutation(order, n: int | None = None) -> np.ndarray:
     return order.astype(np.intp)
 
 
-def relabel_model(model, order):
-    """A copy of a fitted mixture with its components permuted.
+def relabel_model(model, order, *, copy=True):
+    """A fitted mixture with its components permuted (a copy, or ``model`` itself in place).
 
     Parameters
     ----------
     model : fitted gmm.GaussianMixture (or sklearn.mixture.GaussianMixture)
     order : ndarray of shape (K,)
         ``order[i]`` is the old index of the new component ``i`` (as from :func:`canonical_order`).
+    copy : bool, default=True
+        Permute a deep copy and leave ``model`` unchanged; with False, permute ``model`` itself
+        (for a caller that owns the model, such as :func:`gmm.segment`).
 
     Returns
     -------
     GaussianMixture
-        A new fitted model; the original is unchanged. ``history_``, ``lower_bound_`` and the
+        The permuted model. ``history_``, ``lower_bound_`` and the
         other per-fit records are kept as they are, since the likelihood and ELBO do not depend
         on the numbering. A tied covariance is shared, so it is not permuted.
     """
     if not hasattr(model, "means_"):
         raise ValueError("relabel_model needs a fitted model (no means_ attribute)")
     order = check_permutation(order, model.means_.shape[0])
-    relabelled = copy.deepcopy(model)
+    relabelled = _copy.deepcopy(model) if copy else model
     for name in _PERMUTED_ATTRIBUTES:
         if name.startswith(("cov", "prec")) and model.covariance_type == "tied":
             continue
@@ -113,34 +116,6 @@ def relabel_model(model, order):
 
 
 # ----------------------------------------------------------------- matching two label maps
-def _check_label_maps(reference, labels):
-    reference, labels = np.asarray(reference), np.asarray(labels)
-    if reference.shape != labels.shape or reference.size == 0:
-        raise ValueError(
-            f"reference and labels must be non-empty with the same shape, got {reference.shape} and {labels.shape}"
-        )
-    for name, array in (("reference", reference), ("labels", labels)):
-        if array.dtype.kind not in "iu" or array.min() < 0:
-            raise ValueError(f"{name} must hold non-negative integer labels (dtype {array.dtype})")
-    return reference.ravel().astype(np.intp), labels.ravel().astype(np.intp)
-
-
-def contingency_table(reference, labels, n_reference=None, n_labels=None) -> np.ndarray:
-    """Pixel counts of each (label, reference label) pair: shape (n_labels, n_reference), int64.
-
-    Indexed by label value (labels are 0..n-1, absent ones get an empty row), so a relabelling can
-    be read off it. :func:`gmm.metrics.contingency_table` is the scoring counterpart: any integer
-    labels, compacted, truth on the rows.
-    """
-    reference, labels = _check_label_maps(reference, labels)
-    n_reference = int(reference.max()) + 1 if n_reference is None else n_reference
-    n_labels = int(labels.max()) + 1 if n_labels is None else n_labels
-    if reference.max() >= n_reference or labels.max() >= n_labels:
-        raise ValueError("a label is >= the given number of labels")
-    counts = np.bincount(labels * n_reference + reference, minlength=n_labels * n_reference)
-    return counts.reshape(n_labels, n_reference)
-
-
 def label_permutation(reference, labels, n_labels: int | None = None) -> np.ndarray:
     """The relabelling of ``labels`` that best overlaps ``reference`` (Hungarian matching).
 
@@ -162,7 +137,13 @@ def label_permutation(reference, labels, n_labels: int | None = None) -> np.ndar
     mapping : ndarray of shape (n_labels,), int
         ``mapping[labels]`` is the aligned label image.
     """
-    table = contingency_table(reference, labels, n_labels=n_labels)
+    from gmm.metrics import contingency_table
+
+    for name, array in (("reference", reference), ("labels", labels)):
+        array = np.asarray(array)
+        if array.size and (array.dtype.kind not in "iu" or array.min() < 0):
+            raise ValueError(f"{name} must hold non-negative integer labels (dtype {array.dtype})")
+    table = contingency_table(reference, labels, n_labels=n_labels).T  # rows: the labels to renumber
     rows, cols = linear_sum_assignment(table, maximize=True)
     mapping = np.full(table.shape[0], -1, dtype=np.intp)
     mapping[rows] = cols
@@ -182,3 +163,18 @@ def align_labels(reference, labels, n_labels: int | None = None) -> np.ndarray:
     mapping = label_permutation(reference, labels, n_labels=n_labels)
     dtype = labels.dtype if mapping.max() <= np.iinfo(labels.dtype).max else np.intp
     return mapping.astype(dtype)[labels]
+
+
+def label_flips(reference, label_maps, n_labels: int):
+    """For each label map, whether its best match onto ``reference`` renumbers any label.
+
+    A run whose Hungarian matching (:func:`gmm.labels.label_permutation`) to the reference is
+    not the identity draws the same segments in different colours: the paper's label switching.
+
+    Returns
+    -------
+    ndarray of bool, shape (len(label_maps),)
+    """
+    identity = np.arange(n_labels)
+    flips = [not np.array_equal(label_permutation(reference, labels, n_labels), identity) for labels in label_maps]
+    return np.array(flips, dtype=bool)

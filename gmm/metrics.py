@@ -20,11 +20,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import sparse
 from scipy.optimize import linear_sum_assignment
-from skimage.metrics import variation_of_information as _skimage_vi
-from sklearn.metrics import adjusted_rand_score, rand_score
-from sklearn.metrics.cluster import contingency_matrix
 
 __all__ = [
     "adjusted_rand_index",
@@ -99,17 +95,43 @@ def _check_annotations(annotations, labels):
 # -------------------------------------------------------------------------------- pair counting
 
 
-def contingency_table(truth, labels):
-    """Counts of pixels per (truth label, predicted label).
+def contingency_table(truth, labels, n_truth=None, n_labels=None) -> np.ndarray:
+    """Counts of pixels per (truth label, predicted label): the one contingency table of the package.
+
+    Parameters
+    ----------
+    truth, labels : array-like of int, same shape
+    n_truth, n_labels : int, optional
+        Numbers of rows and columns when the labels are non-negative (default: largest + 1), so
+        that labels absent from a map still get their row or column.
 
     Returns
     -------
-    table : ndarray of shape (n_truth_labels, n_predicted_labels), int64
-        ``table[i, j]`` counts the pixels with the i-th smallest truth label and the j-th smallest
-        predicted label. Dense: meant for the tens of segments of a GMM segmentation.
+    table : ndarray of shape (n_truth, n_labels), int64
+        For non-negative labels, ``table[i, j]`` counts the pixels with truth ``i`` and label ``j``
+        (indexed by value, so a relabelling can be read off it). A map with negative labels is
+        first renumbered by its sorted distinct values. Dense: meant for the tens of segments of
+        a segmentation.
     """
     truth, labels = check_label_pair(truth, labels)
-    return contingency_matrix(truth, labels).astype(np.int64)
+    truth, n_truth = _label_indices(truth, n_truth, "truth")
+    labels, n_labels = _label_indices(labels, n_labels, "labels")
+    counts = np.bincount(truth * n_labels + labels, minlength=n_truth * n_labels)
+    return counts.reshape(n_truth, n_labels).astype(np.int64)
+
+
+def _label_indices(labels, n, name):
+    """Labels as row/column indices 0..n-1 (by value when non-negative, else by rank)."""
+    if labels.min() < 0:
+        if n is not None:
+            raise ValueError(f"{name} has negative labels, so the number of labels cannot be given")
+        values, labels = np.unique(labels, return_inverse=True)
+        return labels.astype(np.intp), values.size
+    labels = labels.astype(np.intp)
+    largest = int(labels.max()) + 1
+    if n is not None and largest > n:
+        raise ValueError(f"{name} has the label {largest - 1}, not below the given number of labels {n}")
+    return labels, largest if n is None else int(n)
 
 
 def rand_index(truth, labels) -> float:
@@ -128,6 +150,8 @@ def rand_index(truth, labels) -> float:
     -------
     float in [0, 1]
     """
+    from sklearn.metrics import rand_score
+
     truth, labels = check_label_pair(truth, labels)
     return float(rand_score(truth, labels))
 
@@ -143,6 +167,8 @@ def adjusted_rand_index(truth, labels) -> float:
     float in [-0.5, 1]
     """
     truth, labels = check_label_pair(truth, labels)
+    from sklearn.metrics import adjusted_rand_score
+
     return float(adjusted_rand_score(truth, labels))
 
 
@@ -175,6 +201,10 @@ def vi_split(truth, labels, *, unit="nats"):
     # Our own table (relabelled by np.unique) rather than skimage's, which indexes a sparse
     # array by the raw label values and so rejects negative labels. skimage still checks the
     # images' shapes when given a table, so they are passed too (and otherwise ignored).
+    from scipy import sparse
+    from skimage.metrics import variation_of_information as _skimage_vi
+    from sklearn.metrics.cluster import contingency_matrix
+
     joint = sparse.csr_array(contingency_matrix(truth, labels, sparse=True) / truth.size)
     over, under = _skimage_vi(truth, labels, table=joint)
     return float(over) * factor, float(under) * factor

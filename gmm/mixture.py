@@ -239,6 +239,21 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         XT = np.ascontiguousarray(X.T)
         return G.log_joint(XT, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type)
 
+    def component_log_densities(self, X):
+        """``log pi_k + log N(x_n | mu_k, Sigma_k)`` per sample and component: shape (n_samples, K).
+
+        The responsibilities are their softmax over ``k``, so the largest term wins the sample.
+        """
+        return np.ascontiguousarray(self._log_joint(X).T)
+
+    def mahalanobis(self, X):
+        """Mahalanobis distance of every sample to every component: shape (n_samples, K)."""
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        XT = np.ascontiguousarray(X.T)
+        distances = G.mahalanobis_sq(XT, self.means_, self.precisions_cholesky_, self.covariance_type)
+        return np.ascontiguousarray(np.sqrt(distances).T)
+
     def score_samples(self, X):
         """``log p(x_n | theta)`` per sample: shape (n_samples,)."""
         return G.normalize_log_joint(self._log_joint(X))[0]

@@ -1,4 +1,4 @@
-"""Outputs written byte-stable and atomically: PNG, .npy, ELBO history as JSON/CSV.
+"""The one atomic writer, and byte-stable encoders: PNG, .npy, the ELBO history as JSON/CSV.
 
 Every encoder returns bytes, so a caller can prepare all of its outputs before writing the first,
 and :func:`atomic_write` puts each in place by a rename: a failure leaves no half-written file.
@@ -48,21 +48,6 @@ def png_bytes(rgb) -> bytes:
         buffer, format="PNG", compress_level=6
     )
     return buffer.getvalue()
-
-
-def elbo_png_bytes(history, title: str) -> bytes:
-    """The ELBO curve (:func:`gmm.plot_history`) as byte-stable PNG bytes."""
-    from matplotlib.figure import Figure
-
-    from gmm.figures import figure_bytes
-    from gmm.history import plot_history
-
-    figure = Figure(figsize=(6, 3.5), dpi=100)
-    ax = figure.subplots()
-    plot_history(history, ax=ax)
-    ax.set_title(title, fontsize=9)
-    figure.tight_layout()
-    return figure_bytes(figure, "png", dpi=100)
 
 
 def _finite_or_none(value):

@@ -1,14 +1,104 @@
-"""Plotting helpers for the notebooks: label maps, masks, histograms, responsibilities, EM curves.
+"""Every plot of the project: EM curves, label maps, masks, histograms, responsibilities.
+
+The one module that draws. matplotlib is imported inside the functions, so importing the
+library never imports it. :func:`figure_bytes` encodes a figure without run-dependent metadata
+(the same figure gives the same bytes); files are written by :func:`gmm.outputs.atomic_write`
+(the CLI) or :func:`gmm.companion.figures.save_figure` (the notebooks, with provenance).
 
 Licence rule: the fox, moose and football photos may not be redistributed, so these helpers draw
 *label-derived* pictures (palette label maps, component masks, histograms, responsibility maps),
 never the photo itself; :func:`show_photo_panel` is called only when a notebook runs locally
-with ``show_photo=True``. Files are written by :func:`gmm.figures.save_figure`.
+with ``show_photo=True``.
 """
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+
+#: File formats figure_bytes writes, with the metadata that would otherwise change each run.
+STABLE_METADATA = {
+    "png": {"Software": None},
+    "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None},
+    "svg": {"Date": None, "Creator": None},
+}
+#: Resolution of saved PNGs.
+DEFAULT_DPI = 100
+#: Quantities below this many nats per sample are rounding, not signal: a KL gap right after an
+#: E-step is exactly zero in exact arithmetic, and its computed value (1e-17 .. 1e-14) changes
+#: with the BLAS build. Plots draw this floor instead of the noise under it.
+ROUNDING_FLOOR = 1e-12
+
+
+# ------------------------------------------------------------------------------ encoding
+def figure_bytes(fig, fmt: str = "png", dpi: int = DEFAULT_DPI) -> bytes:
+    """The encoded figure, without run-dependent metadata (same figure, same bytes)."""
+    import matplotlib
+
+    if fmt not in STABLE_METADATA:
+        raise ValueError(f"unsupported figure format {fmt!r}; use one of {sorted(STABLE_METADATA)}")
+    buffer = io.BytesIO()
+    # SVG element ids are random unless salted.
+    with matplotlib.rc_context({"svg.hashsalt": "gmm"}):
+        fig.savefig(buffer, format=fmt, dpi=dpi, metadata=STABLE_METADATA[fmt])
+    return buffer.getvalue()
+
+
+def history_png_bytes(history, title: str) -> bytes:
+    """The ELBO curve (:func:`plot_history`) of one fit as PNG bytes (for the CLI's ``--save-elbo``)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3.5), dpi=DEFAULT_DPI)
+    ax = figure.subplots()
+    plot_history(history, ax=ax)
+    ax.set_title(title, fontsize=9)
+    figure.tight_layout()
+    return figure_bytes(figure, "png", dpi=DEFAULT_DPI)
+
+
+# ------------------------------------------------------------------------------ EM curves
+def plot_history(history, ax=None, *, show_kl=True):
+    """Plot log-likelihood and ELBO per iteration (and the KL gap on a twin axis).
+
+    The KL gap after each E-step is zero up to rounding: it is drawn as the line of
+    :data:`ROUNDING_FLOOR` it stays under, not as the noise itself (which differs between
+    machines). KL gaps after M-steps below the floor are drawn on it.
+
+    Returns the matplotlib Axes (a list of two when ``show_kl``).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogLocator, MaxNLocator
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    it = np.arange(history.n_iter)
+    ax.plot(it, history.log_likelihood, "o-", ms=3, label=r"$\log p(y\mid\theta_t)$")
+    ax.plot(it, history.elbo, "x", ms=5, label=r"ELBO$(q_t,\theta_t)$ after E-step")
+    ax.plot(it + 1, history.elbo_m, "s", ms=3, mfc="none", label=r"ELBO$(q_t,\theta_{t+1})$ after M-step")
+    ax.set_xlabel("iteration")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("mean per sample (nats)")
+    ax.legend(loc="lower right", fontsize=8)
+    if not show_kl:
+        return ax
+    twin = ax.twinx()
+    twin.plot(it + 1, np.maximum(history.kl_m, ROUNDING_FLOOR), color="tab:red", lw=1, label="KL after M-step")
+    e_step = np.abs(np.asarray(history.kl, dtype=np.float64))
+    if np.nanmax(e_step) < ROUNDING_FLOOR:
+        twin.axhline(ROUNDING_FLOOR, color="tab:gray", lw=1, ls=":",
+                     label=f"|KL| after E-step < {ROUNDING_FLOOR:.0e} (rounding)")
+    else:
+        twin.plot(it, np.maximum(e_step, ROUNDING_FLOOR), color="tab:gray", lw=1, ls=":", label="|KL| after E-step")
+    twin.set_yscale("log")
+    twin.set_ylim(bottom=ROUNDING_FLOOR / 10)
+    twin.yaxis.set_major_locator(LogLocator(base=10, numticks=5))
+    twin.set_ylabel("KL gap (nats)", color="tab:red")
+    twin.legend(loc="center right", fontsize=8)
+    return [ax, twin]
+
+
+# ------------------------------------------------------------------------------ label maps
 
 
 def palette(n_colors: int) -> np.ndarray:

@@ -11,7 +11,7 @@ m is 10-100 times smaller than H W for a photo, and at most 256 for grey).
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
@@ -26,7 +26,7 @@ from gmm.image import (
     to_features,
     to_grey,
 )
-from gmm.labels import canonical_order, relabel_model
+from gmm.labels import canonical_order, inverse_permutation, relabel_model
 
 RENDER_KINDS = ("labels", "mean", "soft", "overlay")
 
@@ -81,6 +81,16 @@ class SegmentationResult:
             self._mean_colors = np.rint(means).astype(np.uint8)
         return self._mean_colors
 
+    def canonical(self) -> "SegmentationResult":
+        """The same segmentation with its components in :func:`gmm.labels.canonical_order`.
+
+        For a result made with ``canonical=False`` (EM's own numbering, e.g. to show label
+        switching): a copy of the model and labels, renumbered; ``self`` is unchanged.
+        """
+        order = canonical_order(self.model, self.color_space)
+        return replace(self, labels=inverse_permutation(order)[self.labels].astype(self.labels.dtype),
+                       model=relabel_model(self.model, order), _mean_colors=None)
+
     def component_masks(self) -> np.ndarray:
         """One boolean mask per component, shape (K, H, W)."""
         return self.labels[np.newaxis] == np.arange(self.n_components)[:, np.newaxis, np.newaxis]
@@ -108,13 +118,8 @@ class SegmentationResult:
         raise ValueError(f"kind must be one of {RENDER_KINDS}, got {kind!r}")
 
 
-def _check_segment_arguments(image, n_components, color_space, init, spatial_weight, gmm_params):
-    from gmm._init import INIT_METHODS
-
-    if not isinstance(n_components, numbers.Integral) or isinstance(n_components, bool) or n_components < 1:
-        raise ValueError(f"n_components must be an integer >= 1, got {n_components!r}")
-    if init not in INIT_METHODS:
-        raise ValueError(f"init must be one of {INIT_METHODS}, got {init!r}")
+def _check_segment_arguments(image, color_space, spatial_weight, gmm_params):
+    """Checks of what only ``segment`` knows; the estimator checks its own hyper-parameters."""
     if not isinstance(spatial_weight, numbers.Real) or not np.isfinite(spatial_weight) or spatial_weight < 0:
         raise ValueError(f"spatial_weight must be a finite number >= 0, got {spatial_weight!r}")
     clash = {"init_params", "n_components"} & set(gmm_params)
@@ -122,6 +127,10 @@ def _check_segment_arguments(image, n_components, color_space, init, spatial_wei
         raise ValueError(f"pass {sorted(clash)} through segment's own arguments (init, n_components)")
     if image.ndim == 2 and color_space != "grey":
         raise ValueError(f"the image is grey, so it can only be segmented with color_space='grey', not {color_space!r}")
+
+
+def _label_dtype(n_components):
+    return np.uint8 if n_components <= 256 else np.int32
 
 
 def segment(image, n_components, color_space="rgb", init="kmeans", random_state=0, spatial_weight=0.0,
@@ -161,21 +170,22 @@ def segment(image, n_components, color_space="rgb", init="kmeans", random_state=
 
     color_space = check_color_space(color_space)
     image = load_image(image)
-    _check_segment_arguments(image, n_components, color_space, init, spatial_weight, gmm_params)
+    _check_segment_arguments(image, color_space, spatial_weight, gmm_params)
     params = dict(gmm_params, init_params=init, random_state=random_state)
     data = to_grey(image) if color_space == "grey" else image
     if spatial_weight == 0:
         fit = fit_image(data, n_components, transform=partial(to_features, color_space=color_space), **params)
-        model, pixels, features = fit.model, fit.pixels, fit.features
+        model, pixels, features, labels = fit.model, fit.pixels, fit.features, fit.labels
     else:
         features = pixel_features(data, color_space, spatial_weight)
-        model, pixels = GaussianMixture(n_components, **params).fit(features), None
+        model, pixels = GaussianMixture(n_components, **params), None
+        labels = model.fit_predict(features).reshape(image.shape[:2])
     if canonical:
-        model = relabel_model(model, canonical_order(model, color_space))
-    # Labels come from the final model, so they agree with its responsibilities exactly.
-    predicted = model.predict(features)
-    labels = predicted.astype(np.uint8 if n_components <= 256 else np.int32)
-    labels = pixels.expand(labels) if pixels is not None else labels.reshape(image.shape[:2])
-    return SegmentationResult(labels=labels, model=model, n_components=n_components, color_space=color_space,
-                              image=image, spatial_weight=float(spatial_weight), _pixels=pixels,
+        # Renumber the fitted model and its labels together: the same fit, in canonical order.
+        order = canonical_order(model, color_space)
+        model = relabel_model(model, order, copy=False)
+        labels = inverse_permutation(order)[labels]
+    return SegmentationResult(labels=labels.astype(_label_dtype(n_components), copy=False), model=model,
+                              n_components=n_components, color_space=color_space, image=image,
+                              spatial_weight=float(spatial_weight), _pixels=pixels,
                               _features=features if pixels is not None else None)

@@ -4,7 +4,9 @@
 #   scripts/build-paper.sh            # PYTHON defaults to .venv/bin/python
 #
 # 1. installs TeX when missing (scripts/install-tex.sh);
-# 2. writes paper/build/numbers.tex, the \gmmresult lookups of every recorded number;
+# 2. checks the provenance of every figure and number (figures/manifest.json): an output whose
+#    notebook, parameters or input data changed since it was made stops the build;
+#    then writes paper/build/numbers.tex, the \gmmresult lookups of every recorded number;
 # 3. runs latexmk in paper/ (see paper/latexmkrc) into paper/build/;
 # 4. fails if the log reports an undefined reference, citation or file, even when latexmk
 #    found nothing to redo;
@@ -18,7 +20,8 @@ PYTHON=${PYTHON:-.venv/bin/python}
 scripts/install-tex.sh
 
 mkdir -p paper/build
-"$PYTHON" -c "from gmm.report import write_latex_numbers; write_latex_numbers('paper/build/numbers.tex')"
+"$PYTHON" -m gmm.companion.provenance --check
+"$PYTHON" -m gmm.companion.numbers paper/build/numbers.tex
 
 log=paper/build/paper.log
 if ! (cd paper && latexmk -quiet); then

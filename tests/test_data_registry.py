@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import re
 import shutil
 
@@ -11,14 +12,16 @@ import pytest
 import requests
 from PIL import Image
 
-import gmm.paths
 from gmm import data
+from gmm.companion.paths import REPO_ROOT
 
-SHARED_MIRROR = gmm.paths.REPO_ROOT.parent / "shared" / "data"
+reg = importlib.import_module("gmm.data.registry")  # the module: gmm.data.registry is also a function
+
+SHARED_MIRROR = REPO_ROOT.parent / "shared" / "data"
 
 
 def _mirror_folder():
-    folder = gmm.paths.data_mirror() or SHARED_MIRROR
+    folder = reg.data_mirror() or SHARED_MIRROR
     return folder if (folder / "seed" / "fox.jpg").is_file() else None
 
 
@@ -28,7 +31,7 @@ def mirror(monkeypatch):
     folder = _mirror_folder()
     if folder is None:
         pytest.skip("data mirror absent (set GMM_DATA_MIRROR to ../shared/data)")
-    monkeypatch.setenv(gmm.paths.DATA_MIRROR_ENV, str(folder))
+    monkeypatch.setenv(reg.DATA_MIRROR_ENV, str(folder))
     return folder
 
 
@@ -44,7 +47,7 @@ def offline(monkeypatch, tmp_path):
     import pooch.downloaders
 
     monkeypatch.setattr(pooch.downloaders.HTTPDownloader, "__call__", no_network)
-    monkeypatch.setenv(gmm.paths.DATA_CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(reg.DATA_CACHE_ENV, str(tmp_path / "cache"))
     return calls
 
 
@@ -74,7 +77,10 @@ def test_registry_lists_photos_and_bsds_with_pinned_urls():
     kinds = [e.kind for e in entries.values()]
     assert {"fox", "moose", "football"} <= set(entries)
     assert kinds.count("photo") == 3
-    assert kinds.count("bsds_image") == kinds.count("bsds_truth") == 10
+    assert kinds.count("bsds_image") == kinds.count("bsds_truth") == 10 + 200 + 100
+    assert [len(data.bsds_ids(split)) for split in ("test", "train", "val")] == [10, 200, 100]
+    with pytest.raises(ValueError, match="split must be one of"):
+        data.bsds_ids("training")
     assert len({e.path for e in entries.values()}) == len(entries)
     for entry in entries.values():
         assert re.fullmatch(r"[0-9a-f]{64}", entry.sha256)
@@ -87,7 +93,8 @@ def test_registry_lists_photos_and_bsds_with_pinned_urls():
 
 def test_no_data_file_is_kept_in_the_checkout():
     suffixes = {".jpg", ".jpeg", ".png", ".mat"}
-    kept = [p for p in gmm.paths.DATA_DIR.rglob("*") if p.suffix.lower() in suffixes]
+    kept = [p for folder in ("data", "gmm", "figures", "notebooks") for p in (REPO_ROOT / folder).rglob("*")
+            if p.suffix.lower() in suffixes - {".png"} or (p.suffix.lower() == ".png" and folder == "data")]
     assert kept == []
 
 
@@ -98,6 +105,13 @@ def test_registry_agrees_with_the_mirror_manifests(mirror):
     assert data.bsds_ids() == [row["image_id"] for row in manifest]
     for row in manifest:
         assert entries[f"bsds_{row['image_id']}"].sha256 == row["jpeg_sha256"]
+    for split in ("train", "val"):
+        with open(mirror / f"bsds-{split}" / "manifest.csv", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        assert data.bsds_ids(split) == [row["image_id"] for row in rows]
+        for row in rows:
+            assert entries[f"bsds_{row['image_id']}"].sha256 == row["jpeg_sha256"]
+            assert entries[f"bsds_{row['image_id']}_gt"].sha256 == row["gt_sha256"]
     seed_readme = (mirror / "seed" / "README.md").read_text()
     for name in ("fox", "moose", "football"):
         assert entries[name].sha256 in seed_readme
@@ -106,7 +120,7 @@ def test_registry_agrees_with_the_mirror_manifests(mirror):
 def test_malformed_registry_is_rejected(monkeypatch, tmp_path):
     bad = tmp_path / "registry.csv"
     bad.write_text("name,kind,path,sha256,url,licence\nfox,photo,seed/fox.jpg,abc,https://x,none\n")
-    monkeypatch.setattr(gmm.paths, "registry_file", lambda: bad)
+    monkeypatch.setattr(reg, "REGISTRY_FILE", bad)
     with pytest.raises(ValueError, match="not a sha256"):
         data.registry()
 
@@ -125,7 +139,7 @@ def test_tampered_mirror_copy_is_refused(mirror, offline, monkeypatch, tmp_path)
     (fake / "seed").mkdir(parents=True)
     original = (mirror / "seed" / "fox.jpg").read_bytes()
     (fake / "seed" / "fox.jpg").write_bytes(original[:-10] + b"0123456789")
-    monkeypatch.setenv(gmm.paths.DATA_MIRROR_ENV, str(fake))
+    monkeypatch.setenv(reg.DATA_MIRROR_ENV, str(fake))
     expected = data.registry()["fox"].sha256
     actual = data.sha256_of(fake / "seed" / "fox.jpg")
     with pytest.raises(data.DataIntegrityError) as caught:
@@ -135,7 +149,7 @@ def test_tampered_mirror_copy_is_refused(mirror, offline, monkeypatch, tmp_path)
 
 
 def test_missing_file_offline_gives_one_clear_error(offline, tmp_path, monkeypatch):
-    monkeypatch.setenv(gmm.paths.DATA_MIRROR_ENV, str(tmp_path / "empty-mirror"))
+    monkeypatch.setenv(reg.DATA_MIRROR_ENV, str(tmp_path / "empty-mirror"))
     entry = data.registry()["moose"]
     with pytest.raises(data.DataUnavailableError) as caught:
         data.load("moose")
@@ -150,7 +164,7 @@ def test_cached_copy_is_used_without_network(mirror, offline, monkeypatch, tmp_p
     cached = tmp_path / "cache" / entry.path
     cached.parent.mkdir(parents=True)
     shutil.copyfile(mirror / entry.path, cached)
-    monkeypatch.delenv(gmm.paths.DATA_MIRROR_ENV, raising=False)
+    monkeypatch.delenv(reg.DATA_MIRROR_ENV, raising=False)
     assert data.load("moose") == cached
     assert offline == []
 
@@ -158,8 +172,8 @@ def test_cached_copy_is_used_without_network(mirror, offline, monkeypatch, tmp_p
 def test_download_lands_in_the_cache_and_is_verified(mirror, monkeypatch, tmp_path):
     entry = data.registry()["moose"]
     calls = _serve(monkeypatch, (mirror / entry.path).read_bytes())
-    monkeypatch.delenv(gmm.paths.DATA_MIRROR_ENV, raising=False)
-    monkeypatch.setenv(gmm.paths.DATA_CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.delenv(reg.DATA_MIRROR_ENV, raising=False)
+    monkeypatch.setenv(reg.DATA_CACHE_ENV, str(tmp_path / "cache"))
     path = data.load("moose")
     assert path == tmp_path / "cache" / entry.path
     assert data.sha256_of(path) == entry.sha256
@@ -168,8 +182,8 @@ def test_download_lands_in_the_cache_and_is_verified(mirror, monkeypatch, tmp_pa
 
 def test_download_with_wrong_bytes_is_refused(monkeypatch, tmp_path):
     _serve(monkeypatch, b"not the moose")
-    monkeypatch.delenv(gmm.paths.DATA_MIRROR_ENV, raising=False)
-    monkeypatch.setenv(gmm.paths.DATA_CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.delenv(reg.DATA_MIRROR_ENV, raising=False)
+    monkeypatch.setenv(reg.DATA_CACHE_ENV, str(tmp_path / "cache"))
     with pytest.raises(data.DataIntegrityError, match="moose"):
         data.load("moose")
     assert not (tmp_path / "cache" / data.registry()["moose"].path).exists()
@@ -200,10 +214,11 @@ def test_truncated_image_gives_one_clear_error(mirror, monkeypatch, tmp_path):
         "name,kind,path,sha256,url,licence\n"
         f"broken,photo,seed/fox.jpg,{data.sha256_of(broken)},https://example.invalid/fox.jpg,test\n"
     )
-    monkeypatch.setattr(gmm.paths, "registry_file", lambda: table)
-    monkeypatch.setenv(gmm.paths.DATA_MIRROR_ENV, str(tmp_path / "mirror"))
-    with pytest.raises(ValueError, match="cannot decode image file .*fox.jpg"):
+    monkeypatch.setattr(reg, "REGISTRY_FILE", table)
+    monkeypatch.setenv(reg.DATA_MIRROR_ENV, str(tmp_path / "mirror"))
+    with pytest.raises(ValueError, match="cannot read .*fox.jpg as an image"):
         data.load_image("broken")
+    assert data.loaded_files()["broken"] == data.sha256_of(broken)  # it was verified before decoding
 
 
 def test_bsds_label_maps_equal_the_mirror_pngs(mirror):
@@ -226,3 +241,6 @@ def test_load_bsds_accepts_int_ids_and_rejects_unknown_ones(mirror):
     assert image.dtype == np.uint8 and label_maps[0].shape == image.shape[:2]
     with pytest.raises(ValueError, match="unknown BSDS image id '999'.*14085"):
         data.load_bsds("999")
+    val_id = data.bsds_ids("val")[0]
+    image, label_maps = data.load_bsds(val_id)  # train and val load the same way
+    assert label_maps and label_maps[0].shape == image.shape[:2]

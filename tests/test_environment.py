@@ -12,7 +12,7 @@ import tomllib
 import pytest
 import yaml
 
-from gmm.paths import REPO_ROOT
+from gmm.companion.paths import REPO_ROOT
 
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 ENVIRONMENT = REPO_ROOT / "environment.yml"

@@ -10,7 +10,6 @@ from gmm.image import to_features
 from gmm.labels import (
     align_labels,
     canonical_order,
-    contingency_table,
     inverse_permutation,
     label_permutation,
     relabel_model,
@@ -93,9 +92,15 @@ def test_relabel_model_refuses_bad_orders_and_unfitted_models(blobs):
 
 # ------------------------------------------------------------------- matching label maps
 def test_contingency_table_by_hand():
+    from gmm.metrics import contingency_table  # the one table, truth on the rows, indexed by value
+
     reference = np.array([[0, 0, 1], [1, 1, 2]])
     labels = np.array([[1, 1, 0], [0, 1, 1]])
-    np.testing.assert_array_equal(contingency_table(reference, labels), [[0, 2, 0], [2, 1, 1]])
+    np.testing.assert_array_equal(contingency_table(reference, labels), [[0, 2], [2, 1], [0, 1]])
+    np.testing.assert_array_equal(contingency_table(reference, labels, n_labels=3), [[0, 2, 0], [2, 1, 0], [0, 1, 0]])
+    np.testing.assert_array_equal(contingency_table(reference - 5, labels), [[0, 2], [2, 1], [0, 1]])  # by rank
+    with pytest.raises(ValueError, match="not below the given number of labels 1"):
+        contingency_table(reference, labels, n_labels=1)
 
 
 def test_a_pure_permutation_is_undone():

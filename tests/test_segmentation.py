@@ -8,7 +8,7 @@ from PIL import Image
 
 from gmm.image import luma, pixel_features
 from gmm.labels import align_labels, canonical_order, inverse_permutation, label_permutation
-from gmm.paths import DATA_MIRROR_ENV, data_mirror
+from gmm.data.registry import DATA_MIRROR_ENV, data_mirror
 from gmm.render import PALETTE, label_mean_colors
 from gmm.segmentation import SegmentationResult, segment
 

@@ -1,7 +1,7 @@
 """Data for the experiments: registered photos and BSDS500 (hash-verified, never committed)
 and a synthetic football scene with per-pixel ground truth.
 
-See ``data/README.md`` for the registry, the ``GMM_DATA_MIRROR`` variable and the licences.
+See ``data/README.md`` in the repository for the registry, the ``GMM_DATA_MIRROR`` variable and the licences.
 """
 
 from gmm.data.football import FOOTBALL_CLASSES, football_clip, football_frame
@@ -13,6 +13,7 @@ from gmm.data.registry import (
     load,
     load_bsds,
     load_image,
+    loaded_files,
     registry,
     sha256_of,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "load",
     "load_bsds",
     "load_image",
+    "loaded_files",
     "registry",
     "sha256_of",
 ]

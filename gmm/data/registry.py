@@ -1,7 +1,7 @@
 """The data registry: named, hash-verified files that are never committed to the project.
 
-``data/registry.csv`` (bundled in a wheel as ``gmm/_registry.csv``) lists each file's name,
-kind, path inside the mirror, sha256, original URL and licence note. :func:`load` looks for a
+``registry.csv`` beside this module (package data, so an installed copy has it too) lists each
+file's name, kind, path inside the mirror, sha256, original URL and licence note. :func:`load` looks for a
 file in three places, in this order, and verifies its sha256 every time:
 
 1. the local mirror folder named by the environment variable ``GMM_DATA_MIRROR``;
@@ -21,8 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from gmm import paths
-
 __all__ = [
     "DataIntegrityError",
     "DataUnavailableError",
@@ -31,11 +29,22 @@ __all__ = [
     "load",
     "load_bsds",
     "load_image",
+    "loaded_files",
     "registry",
     "sha256_of",
 ]
 
 _COLUMNS = ("name", "kind", "path", "sha256", "url", "licence")
+#: The registry file, shipped inside the package.
+REGISTRY_FILE = Path(__file__).resolve().parent / "registry.csv"
+#: Environment variable naming a local mirror folder of the registered data files.
+DATA_MIRROR_ENV = "GMM_DATA_MIRROR"
+#: Environment variable overriding pooch's cache folder.
+DATA_CACHE_ENV = "GMM_DATA_CACHE"
+#: BSDS500 split of a registered BSDS file, from its folder in the mirror.
+BSDS_SPLITS = {"bsds": "test", "bsds-train": "train", "bsds-val": "val"}
+# Files this process has loaded, with their verified hashes: what a result was computed from.
+_LOADED: dict[str, str] = {}
 _KINDS = ("photo", "bsds_image", "bsds_truth")
 
 
@@ -101,7 +110,7 @@ def registry() -> dict[str, RegistryEntry]:
     entries : dict of str to RegistryEntry
         Keyed by name.
     """
-    source = paths.registry_file()
+    source = REGISTRY_FILE
     if not source.is_file():
         raise FileNotFoundError(f"data registry {source} does not exist")
     entries: dict[str, RegistryEntry] = {}
@@ -121,7 +130,10 @@ def _entry(name: str) -> RegistryEntry:
     """The entry called ``name``; an unknown name lists the known ones."""
     entries = registry()
     if name not in entries:
-        raise ValueError(f"unknown data file {name!r}; known names: {', '.join(entries)}")
+        photos = [n for n, e in entries.items() if not e.kind.startswith("bsds")]
+        n_bsds = len(entries) - len(photos)
+        raise ValueError(f"unknown data file {name!r}; known names: {', '.join(photos)}, and {n_bsds} BSDS500 "
+                         "files named bsds_<id> (image) and bsds_<id>_gt (ground truth)")
     return entries[name]
 
 
@@ -148,9 +160,15 @@ def _verified(path: Path, entry: RegistryEntry) -> Path:
     return path
 
 
+def data_mirror() -> Path | None:
+    """The local mirror folder named by ``GMM_DATA_MIRROR``, or None when unset."""
+    value = os.environ.get(DATA_MIRROR_ENV, "").strip()
+    return Path(value).expanduser() if value else None
+
+
 def cache_dir() -> Path:
     """pooch's cache folder: ``GMM_DATA_CACHE`` when set, else ``pooch.os_cache('gmm')``."""
-    value = os.environ.get(paths.DATA_CACHE_ENV, "").strip()
+    value = os.environ.get(DATA_CACHE_ENV, "").strip()
     if value:
         return Path(value).expanduser()
     import pooch
@@ -180,7 +198,7 @@ def _download(entry: RegistryEntry) -> Path:
         raise DataUnavailableError(
             f"data file {entry.name!r} ({entry.path}) is not in a local mirror or the cache "
             f"and could not be downloaded from {entry.url} ({type(error).__name__}: {error}). "
-            f"Point the environment variable {paths.DATA_MIRROR_ENV} at a folder holding "
+            f"Point the environment variable {DATA_MIRROR_ENV} at a folder holding "
             f"{entry.path}, or connect to the internet."
         ) from error
     return Path(fetched)
@@ -209,41 +227,59 @@ def load(name: str) -> Path:
         No mirror copy, no cached copy, and the download failed.
     """
     entry = _entry(name)
-    mirror = paths.data_mirror()
+    mirror = data_mirror()
     if mirror is not None and (mirror / entry.path).is_file():
-        return _verified(mirror / entry.path, entry)
-    return _download(entry)
+        path = _verified(mirror / entry.path, entry)
+    else:
+        path = _download(entry)
+    _LOADED[name] = entry.sha256
+    return path
+
+
+def loaded_files() -> dict[str, str]:
+    """``{name: sha256}`` of every registered file this process has loaded, sorted by name.
+
+    Lets a caller state which data a result was computed from (the companion's provenance).
+    """
+    return dict(sorted(_LOADED.items()))
 
 
 # --- decoded content ---------------------------------------------------------------------
 
 
-def decode_image(path: Path) -> np.ndarray:
-    """Decode an image file into uint8 RGB; a corrupt or truncated file gives one ValueError.
+def load_image(name: str) -> np.ndarray:
+    """A registered photo, e.g. ``'fox'``, read by :func:`gmm.image.load_image` (the one image reader).
 
     Returns
     -------
-    image : ndarray of shape (H, W, 3), dtype uint8
+    image : ndarray of shape (H, W, 3) (or (H, W) for a grey file), dtype uint8
     """
-    from PIL import Image, UnidentifiedImageError
+    from gmm.image import load_image as read_image
 
-    try:
-        with Image.open(path) as picture:
-            picture.load()
-            rgb = picture.convert("RGB")
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as error:
-        raise ValueError(f"cannot decode image file {path}: {error}") from error
-    return np.asarray(rgb, dtype=np.uint8).copy()
+    return read_image(load(name))
 
 
-def load_image(name: str) -> np.ndarray:
-    """A registered photo, e.g. ``'fox'``, decoded to uint8 RGB of shape (H, W, 3)."""
-    return decode_image(load(name))
+def bsds_split(entry: RegistryEntry) -> str:
+    """``'test'``, ``'train'`` or ``'val'``: the BSDS500 split of a registered BSDS file."""
+    folder = entry.path.split("/", 1)[0]
+    if folder not in BSDS_SPLITS:
+        raise ValueError(f"{entry.name!r} ({entry.path}) is not in a BSDS500 folder {sorted(BSDS_SPLITS)}")
+    return BSDS_SPLITS[folder]
 
 
-def bsds_ids() -> list[str]:
-    """Ids of the registered BSDS500 test images, in registry order (e.g. ``'14085'``)."""
-    return [e.name.removeprefix("bsds_") for e in registry().values() if e.kind == "bsds_image"]
+def bsds_ids(split: str = "test") -> list[str]:
+    """Ids of the registered BSDS500 images of one split, in registry order (e.g. ``'14085'``).
+
+    Parameters
+    ----------
+    split : {"test", "train", "val"}, default="test"
+        ``test``: the 10 test images for quick looks and figures; ``train`` (200 images) is for
+        tuning, ``val`` (100 images) for reporting with one fixed parameter set.
+    """
+    if split not in BSDS_SPLITS.values():
+        raise ValueError(f"split must be one of {sorted(set(BSDS_SPLITS.values()))}, got {split!r}")
+    return [e.name.removeprefix("bsds_") for e in registry().values()
+            if e.kind == "bsds_image" and bsds_split(e) == split]
 
 
 def _label_maps(path: Path) -> list[np.ndarray]:
@@ -258,12 +294,12 @@ def _label_maps(path: Path) -> list[np.ndarray]:
 
 
 def load_bsds(image_id: str | int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """A BSDS500 test image and every human segmentation of it.
+    """A BSDS500 image (any split) and every human segmentation of it.
 
     Parameters
     ----------
     image_id : str or int
-        One of :func:`bsds_ids`.
+        One of ``bsds_ids(split)`` for some split.
 
     Returns
     -------
@@ -272,9 +308,8 @@ def load_bsds(image_id: str | int) -> tuple[np.ndarray, list[np.ndarray]]:
         One per annotator, labels 1..K (0 never used), in the ``.mat`` file's order.
     """
     image_id = str(image_id)
-    known = bsds_ids()
-    if image_id not in known:
-        raise ValueError(f"unknown BSDS image id {image_id!r}; known ids: {', '.join(known)}")
+    if f"bsds_{image_id}" not in registry():
+        raise ValueError(f"unknown BSDS image id {image_id!r}; known test ids: {', '.join(bsds_ids())}")
     image = load_image(f"bsds_{image_id}")
     label_maps = _label_maps(load(f"bsds_{image_id}_gt"))
     for labels in label_maps:

@@ -1,0 +1,76 @@
+"""Does a rerun reproduce the committed outputs? Figures by image similarity, numbers exactly.
+
+    python -m gmm.companion.reproduce RERUN_FIGURES_DIR [--tol RMS]
+
+``make test`` reruns every notebook into a scratch folder (``build/rerun``) and calls this on it.
+Recorded numbers are written at the precision that is stable across machines, so they must be
+equal exactly. Figures may differ by anti-aliasing and sub-pixel shifts of curves drawn from
+fits that agree to about 1e-12, so they are compared with matplotlib's ``compare_images``: the
+root-mean-square difference of the two images' grey values (0-255) must stay within
+:data:`FIGURE_RMS_TOLERANCE`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from gmm.companion import paths, provenance
+
+#: Largest RMS difference (grey levels, 0-255) between a committed figure and its rerun.
+FIGURE_RMS_TOLERANCE = 2.0
+
+
+def compare_figures(committed: Path, rerun: Path, tol: float = FIGURE_RMS_TOLERANCE) -> list[str]:
+    """Problems of each committed figure (manifest entries) against its rerun copy."""
+    from matplotlib.testing.compare import calculate_rms, compare_images  # noqa: F401 (rms on failure)
+
+    problems = []
+    figures = provenance.load_manifest(committed / provenance.MANIFEST_NAME)["figures"]
+    rerun_figures = provenance.load_manifest(rerun / provenance.MANIFEST_NAME)["figures"]
+    for name in sorted(set(figures) | set(rerun_figures)):
+        if name not in rerun_figures:
+            problems.append(f"{name}: committed but not made by the rerun")
+        elif name not in figures:
+            problems.append(f"{name}: made by the rerun but not committed")
+        elif provenance.sha256_file(committed / name) != provenance.sha256_file(rerun / name):
+            result = compare_images(str(committed / name), str(rerun / name), tol, in_decorator=True)
+            if result is not None:
+                problems.append(f"{name}: RMS {result['rms']:.2f} > {tol} (diff image {result['diff']})")
+    return problems
+
+
+def compare_numbers(committed: Path, rerun: Path) -> list[str]:
+    """Every recorded number of the rerun must equal the committed one exactly."""
+    problems = []
+    old_files = {p.stem: p for p in (committed / "numbers").glob("*.json")}
+    new_files = {p.stem: p for p in (rerun / "numbers").glob("*.json")}
+    for stem in sorted(set(old_files) | set(new_files)):
+        if stem not in new_files or stem not in old_files:
+            problems.append(f"numbers {stem}: {'missing from the rerun' if stem not in new_files else 'not committed'}")
+            continue
+        old, new = json.loads(old_files[stem].read_text()), json.loads(new_files[stem].read_text())
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                problems.append(f"numbers {stem}/{key}: committed {old.get(key)!r}, rerun {new.get(key)!r}")
+    return problems
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gmm.companion.reproduce", description=__doc__.splitlines()[0])
+    parser.add_argument("rerun", type=Path, help="the rerun's figures folder (e.g. build/rerun/figures)")
+    parser.add_argument("--tol", type=float, default=FIGURE_RMS_TOLERANCE)
+    args = parser.parse_args(argv)
+    problems = compare_figures(paths.FIGURES_DIR, args.rerun, args.tol) + compare_numbers(paths.FIGURES_DIR, args.rerun)
+    for problem in problems:
+        print(f"not reproduced: {problem}", file=sys.stderr)
+    n_fig = len(provenance.load_manifest(paths.FIGURES_DIR / provenance.MANIFEST_NAME)["figures"])
+    print(f"reproduce: {n_fig} figures (RMS tolerance {args.tol}) and every recorded number compared; "
+          f"{len(problems)} problem(s)", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
