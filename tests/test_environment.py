@@ -144,3 +144,41 @@ def test_comparison_catches_a_mapped_package_and_a_version_change():
     ]
     assert disagreements(pip_reqs, ["dask>=2024.1", "distributed>=2024.1", "numpy>=2.0"]) != []
     assert disagreements(["Scikit_Learn>=1.6"], ["scikit-learn >=1.6"]) == []
+
+
+# ------------------------------------------------------------------ requirements-lock.txt
+LOCK = REPO_ROOT / "requirements-lock.txt"
+
+
+def lock_pins(text: str) -> dict[str, str]:
+    """``{normalised name: version}`` of a lock file's ``name==version`` lines."""
+    pins = {}
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, version = line.partition("==")
+        if not sep or not version or any(c in version for c in "<>=!~*,; "):
+            raise ValueError(f"lock line {line!r} is not an exact 'name==version' pin")
+        pins[normalise(name)] = version
+    return pins
+
+
+def test_lock_pins_every_dependency_within_its_bounds(pyproject):
+    from packaging.requirements import Requirement
+
+    pins = lock_pins(LOCK.read_text(encoding="utf-8"))
+    for requirement in map(Requirement, pyproject_requirements(pyproject)):
+        name = normalise(requirement.name)
+        assert name in pins, f"{name} is a dependency of pyproject.toml but not pinned in requirements-lock.txt"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"requirements-lock.txt pins {name}=={pins[name]}, outside pyproject.toml's {requirement.specifier}"
+        )
+    assert "gmm" not in pins  # the package itself is installed from the checkout, not the lock
+
+
+def test_lock_parser_refuses_loose_pins():
+    assert lock_pins("# comment\nnumpy==2.1.0\n\nscipy==1.14.1  # why\n") == {"numpy": "2.1.0", "scipy": "1.14.1"}
+    for loose in ("numpy>=2", "numpy", "numpy==2.*"):
+        with pytest.raises(ValueError, match="exact"):
+            lock_pins(loose)

@@ -14,9 +14,10 @@ import subprocess
 
 import pytest
 
-from gmm import paths
-from gmm.report import latex_numbers, load_numbers
+from gmm.companion import paths, provenance
+from gmm.companion.numbers import latex_numbers, load_numbers
 
+MANIFEST = paths.FIGURES_DIR / provenance.MANIFEST_NAME
 PAPER_SOURCES = sorted(
     [paths.PAPER_DIR / "paper.tex", paths.PAPER_DIR / "gmmclaims.tex", *(paths.PAPER_DIR / "sections").glob("*.tex")]
 )
@@ -50,20 +51,20 @@ def test_sections_are_all_input(source):
 def test_every_figure_is_a_pipeline_output(source):
     names = _GRAPHICS.findall(source)
     assert names, "the paper includes no figure"
-    manifest = json.loads(paths.FIGURE_MANIFEST.read_text(encoding="utf-8"))["figures"]
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))["figures"]
     for name in names:
         candidates = [name] if name.endswith(_GRAPHIC_EXTENSIONS) else [name + ext for ext in _GRAPHIC_EXTENSIONS]
         found = [c for c in candidates if (paths.FIGURES_DIR / c).is_file()]
         assert found, f"\\includegraphics{{{name}}}: no such file in {paths.FIGURES_DIR}"
         # Only notebook-made figures: they show label-derived pictures, never the licensed photos.
-        assert found[0] in manifest, f"{found[0]} is not listed in {paths.FIGURE_MANIFEST.name}"
+        assert found[0] in manifest, f"{found[0]} is not listed in {MANIFEST.relative_to(paths.REPO_ROOT)}"
 
 
 def test_every_number_is_recorded(source):
     # Keys with '#' are macro parameters (\gmmcheckeq's definition), not lookups.
     keys = {key for key in _RESULT.findall(source) if "#" not in key}
     assert keys, "the paper quotes no recorded number"
-    numbers = load_numbers()
+    numbers = load_numbers(paths.FIGURES_DIR / "numbers")
     missing = sorted(k for k in keys if k.partition("/")[2] not in numbers.get(k.partition("/")[0], {}))
     assert not missing, f"\\gmmresult keys with no recorded value in figures/numbers/: {missing}"
 

@@ -1,6 +1,8 @@
-"""gmm.plotting: the notebooks' drawing helpers (Agg backend, no files written)."""
+"""gmm.plotting: the notebooks' drawing helpers and figure encoding (Agg backend, no files written)."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import matplotlib
 
@@ -69,3 +71,87 @@ def test_plot_segmentation_draws_only_label_pictures():
     assert {tuple(c) for c in hard} <= {tuple(c) for c in plotting.palette(2)}  # palette colours, no photo pixels
     with_photo = plotting.plot_segmentation(result, photo=image)
     assert len([ax for ax in with_photo.axes if ax.get_images()]) == 4
+
+
+# ------------------------------------------------------------------------------ EM curves and encoding
+
+RULE_LABEL = f"|KL| after E-step < {plotting.ROUNDING_FLOOR:.0e} (rounding)"
+
+
+@pytest.fixture(scope="module")
+def history(grey_model):
+    _, model = grey_model
+    return model.history_
+
+
+def _lines(ax):
+    return {line.get_label(): line for line in ax.get_lines()}
+
+
+def test_plot_history_draws_the_rounding_floor(history):
+    assert RULE_LABEL == "|KL| after E-step < 1e-12 (rounding)"
+    assert np.nanmax(np.abs(history.kl)) < plotting.ROUNDING_FLOOR  # a real fit: zero up to rounding
+    ax, twin = plotting.plot_history(history)
+    lines = _lines(twin)
+    assert set(lines) == {"KL after M-step", RULE_LABEL}
+    rule = lines[RULE_LABEL]
+    assert np.all(np.asarray(rule.get_ydata()) == plotting.ROUNDING_FLOOR)  # a horizontal line at the floor
+    assert twin.get_yscale() == "log" and twin.get_ylim()[0] == pytest.approx(plotting.ROUNDING_FLOOR / 10)
+    kl_m = lines["KL after M-step"]
+    np.testing.assert_array_equal(kl_m.get_xdata(), np.arange(history.n_iter) + 1)
+    np.testing.assert_array_equal(kl_m.get_ydata(), np.maximum(history.kl_m, plotting.ROUNDING_FLOOR))
+    np.testing.assert_array_equal(_lines(ax)[r"$\log p(y\mid\theta_t)$"].get_ydata(), history.log_likelihood)
+
+
+def test_plot_history_draws_a_kl_above_the_floor(history):
+    kl = np.full(history.n_iter, 1e-14)
+    kl[1] = -3e-6  # one E-step gap above the floor: the values are drawn, not the rule
+    kl[-1] = 2e-9
+    _, twin = plotting.plot_history(dataclasses.replace(history, kl=kl))
+    lines = _lines(twin)
+    assert RULE_LABEL not in lines
+    drawn = lines["|KL| after E-step"]
+    np.testing.assert_array_equal(drawn.get_xdata(), np.arange(history.n_iter))
+    np.testing.assert_array_equal(drawn.get_ydata(), np.maximum(np.abs(kl), plotting.ROUNDING_FLOOR))
+
+
+def test_plot_history_without_kl(history):
+    ax = plotting.plot_history(history, show_kl=False)
+    assert len(ax.figure.axes) == 1 and len(ax.get_lines()) == 3
+
+
+def _plot(fmt_title="same"):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 1.5))
+    ax = fig.subplots()
+    ax.plot(np.arange(5), np.arange(5) ** 2, "o-")
+    ax.set_title(fmt_title)
+    return fig
+
+
+@pytest.mark.parametrize("fmt", sorted(plotting.STABLE_METADATA))
+def test_figure_bytes_is_byte_stable(fmt):
+    first, second = plotting.figure_bytes(_plot(), fmt), plotting.figure_bytes(_plot(), fmt)
+    assert first == second
+    assert plotting.figure_bytes(_plot("other"), fmt) != first
+    for run_dependent in (b"Matplotlib v", b"CreationDate", b"ModDate", b"<dc:date>"):
+        assert run_dependent not in first
+
+
+def test_figure_bytes_refuses_other_formats():
+    with pytest.raises(ValueError, match="unsupported figure format 'jpg'"):
+        plotting.figure_bytes(_plot(), "jpg")
+
+
+def test_history_png_bytes(history):
+    import io
+
+    from PIL import Image
+
+    data = plotting.history_png_bytes(history, "a title")
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "PNG" and image.size == (600, 350)  # 6 x 3.5 inches at DEFAULT_DPI
+    assert plotting.history_png_bytes(history, "a title") == data
+    assert plotting.history_png_bytes(history, "another title") != data

@@ -176,15 +176,16 @@ def execute_notebook(notebook: Path, injected: dict, effective: dict, mode: str,
     """Execute ``notebook`` with papermill, writing the executed copy to ``notebook_out`` on success.
 
     Its previous manifest entries are dropped first, so the entries after the run are exactly the
-    outputs this run declared; figure files of this notebook's number that it no longer makes are
-    removed. Raises :class:`PipelineError` naming the failing cell.
+    outputs this run declared (an output made again unchanged keeps its old entry and commit); figure
+    and numbers files of this notebook's number that it no longer makes are removed. Raises
+    :class:`PipelineError` naming the failing cell, and leaves the notebook without entries (stale).
     """
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     manifest_path = figures_dir / provenance.MANIFEST_NAME
-    provenance.forget_notebook(notebook.name, manifest_path)
+    previous = provenance.forget_notebook(notebook.name, manifest_path)
     workdir = Path(tempfile.mkdtemp(prefix="gmm-pipeline-"))
     failed, tmp = workdir / f"{notebook.stem}.failed.ipynb", workdir / notebook.name
     context = {"notebook": notebook.name, "parameters": effective, "mode": mode, "figures_dir": str(figures_dir)}
@@ -196,6 +197,8 @@ def execute_notebook(notebook: Path, injected: dict, effective: dict, mode: str,
             progress_bar=False, log_output=False, execution_timeout=timeout,
         )
     except PapermillExecutionError as error:
+        # What it declared before the failing cell must not make it look up to date next time.
+        provenance.forget_notebook(notebook.name, manifest_path)
         if tmp.exists():
             os.replace(tmp, failed)
         raise PipelineError(
@@ -203,17 +206,24 @@ def execute_notebook(notebook: Path, injected: dict, effective: dict, mode: str,
             f"{error.ename}: {error.evalue}\n  the failed run is kept in {failed}"
         ) from None
     except Exception as error:  # a dead kernel, a cell timeout, an unreadable notebook
+        provenance.forget_notebook(notebook.name, manifest_path)
         shutil.rmtree(workdir, ignore_errors=True)
         raise PipelineError(f"{notebook.name}: {type(error).__name__}: {error}") from error
     finally:
         os.environ.pop(provenance.RUN_ENV, None)
     seconds = time.perf_counter() - start
+    provenance.keep_unchanged(previous, manifest_path)  # unchanged outputs keep their entry, commit included
     declared = _declared_figures(notebook, figures_dir)
     number = notebook.name[:2]
     for stale in sorted(p.name for p in figures_dir.glob(f"{number}_*") if p.is_file()):
         if stale not in declared:
             (figures_dir / stale).unlink()
             print(f"  removed figure {stale}: {notebook.name} no longer makes it", file=sys.stderr)
+    recorded = provenance.load_manifest(manifest_path)["numbers"]
+    for stale in sorted((figures_dir / "numbers").glob(f"{number}_*.json")):
+        if recorded.get(stale.stem, {}).get("notebook") != notebook.name:
+            stale.unlink()
+            print(f"  removed numbers {stale.name}: {notebook.name} no longer records them", file=sys.stderr)
     nb = nbformat.read(tmp, as_version=4)
     atomic_write(notebook_out, (nbformat.writes(_clean_metadata(nb, injected)) + "\n").encode("utf-8"))
     shutil.rmtree(workdir, ignore_errors=True)

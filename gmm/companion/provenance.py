@@ -169,21 +169,47 @@ def declare(section: str, name: str, written: Path, manifest_path: Path | None =
     manifest_path = output_root() / MANIFEST_NAME if manifest_path is None else Path(manifest_path)
     entry = {**describe_inputs(), "sha256": sha256_file(written)}
     manifest = load_manifest(manifest_path)
-    old = manifest[section].get(name)
-    same = old is not None and all(old.get(k) == entry.get(k) for k in (*INPUT_FIELDS, "sha256"))
-    if not same:
+    if not same_output(manifest[section].get(name), entry):
         manifest[section][name] = entry
         write_manifest(manifest, manifest_path)
     return manifest[section][name]
 
 
-def forget_notebook(notebook_name: str, manifest_path: Path) -> None:
-    """Drop every entry of one notebook (before it reruns, so outputs it no longer makes go)."""
+def same_output(old: dict | None, new: dict) -> bool:
+    """Whether two entries describe the same file made from the same inputs (their commits may differ)."""
+    return old is not None and all(old.get(k) == new.get(k) for k in (*INPUT_FIELDS, "sha256"))
+
+
+def forget_notebook(notebook_name: str, manifest_path: Path) -> dict[str, dict]:
+    """Drop every entry of one notebook (before it reruns, so outputs it no longer makes go).
+
+    Returns the dropped entries, ``{section: {name: entry}}``, for :func:`keep_unchanged`.
+    """
     manifest = load_manifest(manifest_path)
-    for section in manifest.values():
-        for name in [n for n, e in section.items() if e.get("notebook") == notebook_name]:
-            del section[name]
+    dropped = {}
+    for section_name, section in manifest.items():
+        names = [n for n, e in section.items() if e.get("notebook") == notebook_name]
+        dropped[section_name] = {name: section.pop(name) for name in names}
     write_manifest(manifest, manifest_path)
+    return dropped
+
+
+def keep_unchanged(previous: dict[str, dict], manifest_path: Path) -> None:
+    """Put back the earlier entries (their commit included) of outputs a rerun made again unchanged.
+
+    ``previous``: what :func:`forget_notebook` dropped before the rerun. Rerunning an unchanged
+    notebook thus leaves the manifest byte for byte as it was, as :func:`declare` does.
+    """
+    manifest = load_manifest(manifest_path)
+    restored = False
+    for section, entries in previous.items():
+        for name, old in entries.items():
+            new = manifest[section].get(name)
+            if new is not None and new != old and same_output(old, new):
+                manifest[section][name] = old
+                restored = True
+    if restored:
+        write_manifest(manifest, manifest_path)
 
 
 # ----------------------------------------------------------------------------- staleness
@@ -223,12 +249,12 @@ def check(figures_dir: Path | None = None) -> list[str]:
     figures_dir = paths.FIGURES_DIR if figures_dir is None else Path(figures_dir)
     manifest = load_manifest(figures_dir / MANIFEST_NAME)
     problems = []
-    for name, entry in sorted(manifest["figures"].items()):
-        problems += [f"figure {name}: {r}" for r in stale_reasons(entry, figures_dir / name)]
-    for name, entry in sorted(manifest["numbers"].items()):
-        problems += [f"numbers {name}: {r}" for r in stale_reasons(entry, figures_dir / "numbers" / f"{name}.json")]
-        if entry.get("mode") != "full":
-            problems.append(f"numbers {name}: made in {entry.get('mode')!r} mode, not 'full'")
+    for section, label, where in (("figures", "figure", lambda name: figures_dir / name),
+                                  ("numbers", "numbers", lambda name: figures_dir / "numbers" / f"{name}.json")):
+        for name, entry in sorted(manifest[section].items()):
+            problems += [f"{label} {name}: {r}" for r in stale_reasons(entry, where(name))]
+            if entry.get("pipeline") and entry.get("mode") != "full":
+                problems.append(f"{label} {name}: made in {entry.get('mode')!r} mode, not 'full'")
     return problems
 
 

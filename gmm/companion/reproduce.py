@@ -25,7 +25,8 @@ FIGURE_RMS_TOLERANCE = 2.0
 
 def compare_figures(committed: Path, rerun: Path, tol: float = FIGURE_RMS_TOLERANCE) -> list[str]:
     """Problems of each committed figure (manifest entries) against its rerun copy."""
-    from matplotlib.testing.compare import calculate_rms, compare_images  # noqa: F401 (rms on failure)
+    from matplotlib.testing.compare import compare_images
+    from matplotlib.testing.exceptions import ImageComparisonFailure
 
     problems = []
     figures = provenance.load_manifest(committed / provenance.MANIFEST_NAME)["figures"]
@@ -35,8 +36,15 @@ def compare_figures(committed: Path, rerun: Path, tol: float = FIGURE_RMS_TOLERA
             problems.append(f"{name}: committed but not made by the rerun")
         elif name not in figures:
             problems.append(f"{name}: made by the rerun but not committed")
+        elif not (committed / name).is_file() or not (rerun / name).is_file():
+            side = "committed" if not (committed / name).is_file() else "rerun"
+            problems.append(f"{name}: listed in the {side} manifest but its file is missing")
         elif provenance.sha256_file(committed / name) != provenance.sha256_file(rerun / name):
-            result = compare_images(str(committed / name), str(rerun / name), tol, in_decorator=True)
+            try:
+                result = compare_images(str(committed / name), str(rerun / name), tol, in_decorator=True)
+            except ImageComparisonFailure as error:  # e.g. the image sizes differ
+                problems.append(f"{name}: {error}")
+                continue
             if result is not None:
                 problems.append(f"{name}: RMS {result['rms']:.2f} > {tol} (diff image {result['diff']})")
     return problems
