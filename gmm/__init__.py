@@ -28,6 +28,9 @@ _EXPORTS = {
     "align_labels": "gmm.labels",
     "canonical_order": "gmm.labels",
     "plot_history": "gmm.plotting",
+    "StudentTMixture": "gmm.student_t",
+    "VideoSegmenter": "gmm.video",
+    "segment_video": "gmm.video",
     "SegmentationResult": "gmm.segmentation",
     "segment": "gmm.segmentation",
 }

@@ -48,20 +48,32 @@ def estimate_weighted_moments(XT, weighted_resp):
     return nk, means
 
 
-def estimate_covariances(XT, weighted_resp, nk, means, covariance_type):
+def m_step_statistics(XT, weighted_resp, covariance_type, sample_weight=None):
+    """Soft counts, means and unregularised covariances: the M-step before ``reg_covar``."""
+    nk, means = estimate_weighted_moments(XT, weighted_resp)
+    return nk, means, estimate_covariances(XT, weighted_resp, nk, means, covariance_type, sample_weight)
+
+
+def estimate_covariances(XT, weighted_resp, nk, means, covariance_type, sample_weight=None):
     """Unregularised covariances of each component, in the shape of ``covariance_type``.
 
     ``reg_covar`` is not added here, so that a collapsed component (zero spread) can be told from
-    a regularised one; :func:`regularize` adds it. Deviations from the mean are formed before
-    squaring (no ``E[x^2] - E[x]^2`` cancellation).
+    a regularised one; :func:`regularize` adds it. Deviations from the mean are formed in float64
+    before squaring (no ``E[x^2] - E[x]^2`` cancellation), whatever the dtype of ``XT``.
+
+    The tied covariance is scikit-learn's ``(X^T W X - sum_k N_k mu_k mu_k^T) / sum_k N_k`` with
+    ``W`` the sample weights: every row counts once, even where the responsibilities do not sum to
+    one (the one-hot start of 'k-means++' and 'random_from_data', which then starts from the
+    scatter of the data, as scikit-learn's does).
     """
     n_components, n_features = means.shape
     if covariance_type == "tied":
-        second_moment = row_products(XT * weighted_resp.sum(axis=0), XT, symmetric=True)
+        weighted = XT if sample_weight is None else XT * sample_weight
+        second_moment = row_products(weighted, XT, symmetric=True)
         return (second_moment - (nk * means.T) @ means) / nk.sum()
     out = np.empty((n_components, n_features, n_features) if covariance_type == "full" else (n_components, n_features))
-    diff = np.empty_like(XT)
-    weighted_diff = np.empty_like(XT)
+    diff = np.empty(XT.shape)
+    weighted_diff = np.empty(XT.shape)
     for k in range(n_components):
         np.subtract(XT, means[k][:, np.newaxis], out=diff)
         np.multiply(diff, weighted_resp[k], out=weighted_diff)
@@ -81,6 +93,8 @@ def row_products(A, B, *, symmetric=False):
     triangle is computed.
     """
     out = np.empty((A.shape[0], B.shape[0]))
+    if A.dtype != np.float64 or B.dtype != np.float64:  # float32 data: accumulate in float64
+        A, B = A.astype(np.float64), B.astype(np.float64)
     for i, row in enumerate(A):
         for j in range(i if symmetric else 0, B.shape[0]):
             out[i, j] = row @ B[j]
@@ -113,6 +127,46 @@ def smallest_variances(covariances, covariance_type):
     return np.asarray(covariances)
 
 
+def full_matrices(covariances, covariance_type, n_components, n_features):
+    """Any covariance parametrisation as a stack of full matrices: shape (K, d, d)."""
+    covariances = np.asarray(covariances, dtype=np.float64)
+    if covariance_type == "full":
+        return covariances
+    if covariance_type == "tied":
+        return np.broadcast_to(covariances, (n_components, n_features, n_features))
+    diagonal = covariances if covariance_type == "diag" else np.repeat(covariances[:, np.newaxis], n_features, axis=1)
+    return np.einsum("ki,ij->kij", diagonal, np.eye(n_features))
+
+
+def expected_log_joint(nk, weights, scatter, precisions, log_det, covariance_type, n_features):
+    """``sum_n w_n sum_k q_nk log(pi_k N(x_n | mu_k, Sigma_k))`` right after the M-step from ``q``.
+
+    The M-step's means are the ``q``-weighted means, so the quadratic terms reduce to
+    ``N_k tr(P_k S_k)`` with ``S_k`` the unregularised covariance: no pass over the data.
+
+    Parameters
+    ----------
+    nk : ndarray of shape (K,)
+        Soft counts of the M-step (with scikit-learn's ``10 * eps``, taken off again here).
+    weights, log_det : ndarray of shape (K,)
+        New mixing weights and ``log |U_k|``.
+    scatter, precisions : ndarray
+        Unregularised covariances and new precision matrices, shaped by ``covariance_type``.
+    """
+    counts = nk - 10 * np.finfo(np.float64).eps
+    if covariance_type == "full":
+        quadratic = nk * np.einsum("kij,kij->k", precisions, scatter)
+    elif covariance_type == "tied":
+        quadratic = nk.sum() * np.sum(precisions * scatter)
+    elif covariance_type == "diag":
+        quadratic = nk * np.sum(precisions * scatter, axis=1)
+    else:
+        quadratic = nk * n_features * precisions * scatter
+    with np.errstate(divide="ignore", invalid="ignore"):  # an empty component: 0 * log 0 = 0
+        per_component = counts * (np.log(weights) + log_det - 0.5 * n_features * np.log(2 * np.pi))
+    return float(np.sum(np.where(counts > 0, per_component, 0.0)) - 0.5 * np.sum(quadratic))
+
+
 # ---------------------------------------------------------------- parametrisations
 def precisions_cholesky(covariances, covariance_type):
     """Precision factors from covariances: ``U = L^{-T}`` for the Cholesky factor ``L``.
@@ -120,11 +174,13 @@ def precisions_cholesky(covariances, covariance_type):
     Raises
     ------
     ValueError
-        If a covariance is not positive definite (a collapsed component with ``reg_covar=0``).
+        If a covariance is not positive definite (a collapsed component with ``reg_covar=0``), in
+        scikit-learn's words.
     """
-    message = (
-        "A component's covariance is not positive definite: it has collapsed onto too few "
-        "distinct points. Increase reg_covar, lower n_components, or scale the input."
+    message = (  # scikit-learn's words, so that code matching them works with either estimator
+        "Fitting the mixture model failed because some components have ill-defined empirical covariance "
+        "(for instance caused by singleton or collapsed samples). Try to decrease the number of "
+        "components, increase reg_covar, or scale the input data."
     )
     if covariance_type in ("full", "tied"):
         stack = covariances if covariance_type == "full" else covariances[np.newaxis]

@@ -10,13 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import threading
-
 import numpy as np
 
 from gmm._validation import row_keys
-
-_RGB_CODES = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -62,8 +58,8 @@ def distinct_pixels(image) -> DistinctPixels:
     ----------
     image : ndarray of shape (H, W) or (H, W, C)
         uint8 grey and uint8 RGB use fast integer paths (a 256-bin histogram; colours packed into
-        one 24-bit integer, counted in linear time); any other dtype or channel count uses a general
-        row-unique (a sort).
+        one 24-bit integer, counted in linear time in a 2 MiB bitmap); any other dtype or channel
+        count uses a general row-unique (a sort).
     """
     image = np.asarray(image)
     if image.ndim not in (2, 3) or image.size == 0:
@@ -78,7 +74,7 @@ def distinct_pixels(image) -> DistinctPixels:
         index = lut[pixels[:, 0]]
         return DistinctPixels(present.astype(np.uint8)[:, np.newaxis], counts[present], index.reshape(shape))
     if image.dtype == np.uint8 and pixels.shape[1] == 3:
-        present, counts, index = _count_rgb(_pack_rgb(pixels))
+        present, counts, index = _count_rgb(pixels)
         return DistinctPixels(_unpack_rgb(present), counts, index.reshape(shape))
     keys = row_keys(pixels)
     uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
@@ -86,40 +82,34 @@ def distinct_pixels(image) -> DistinctPixels:
     return DistinctPixels(values, counts.astype(np.int64), inverse.reshape(shape).astype(np.int32))
 
 
-class _RGBTables:
-    """Scratch tables over all 2**24 colours (16 MiB of flags, 64 MiB of indices), kept between
-    calls: touching a fresh 64 MiB table page by page costs more than the counting itself."""
+def _count_rgb(pixels):
+    """Distinct colours of (n, 3) uint8 pixels as sorted 24-bit codes ``(r << 16) | (g << 8) | b``,
+    their counts and each pixel's index into them.
 
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.seen = None
-        self.lut = None
-
-    def get(self):
-        if self.seen is None:
-            self.seen = np.zeros(_RGB_CODES, dtype=np.bool_)
-            self.lut = np.empty(_RGB_CODES, dtype=np.int32)
-        return self.seen, self.lut
-
-
-_TABLES = _RGBTables()
-
-
-def _count_rgb(codes):
-    """Distinct 24-bit codes (sorted), their counts and each pixel's index into them.
-
-    Linear time, no sort: mark the codes seen in a flag table, list the marked ones in order,
-    number them through a lookup table, and count by index.
+    Linear time in a 2 MiB bitmap of the 2**24 colours (:func:`gmm._fused.count_rgb`), allocated per
+    call and freed after it; without numba, a sort of the packed codes (``np.unique``).
     """
-    with _TABLES.lock:
-        seen, lut = _TABLES.get()
-        seen[codes] = True
-        present = np.flatnonzero(seen)
-        seen[present] = False  # leave the table clean for the next call
-        lut[present] = np.arange(present.size, dtype=np.int32)
-        index = lut[codes]
-    counts = np.bincount(index, minlength=present.size).astype(np.int64)
-    return present.astype(np.uint32), counts, index
+    counter = _counter()
+    if counter is None:
+        present, index, counts = np.unique(_pack_rgb(pixels), return_inverse=True, return_counts=True)
+        return present.astype(np.uint32), counts.astype(np.int64), index.astype(np.int32).ravel()
+    index = np.empty(pixels.shape[0], dtype=np.int32)
+    present, counts = counter(np.ascontiguousarray(pixels), index)
+    return present, counts, index
+
+
+_COUNTER = {}
+
+
+def _counter():
+    """:func:`gmm._fused.count_rgb`, or None without numba."""
+    if "kernel" not in _COUNTER:
+        try:
+            from gmm._fused import count_rgb
+        except ImportError:
+            count_rgb = None
+        _COUNTER["kernel"] = count_rgb
+    return _COUNTER["kernel"]
 
 
 def _pack_rgb(pixels):
@@ -162,19 +152,23 @@ class ImageFit:
         return self.pixels.expand(self.model.predict_proba(self.features).astype(dtype))
 
 
-def fit_image(image, n_components, *, transform=None, pixels=None, **gmm_params) -> ImageFit:
+def fit_image(image, n_components, *, transform=None, pixels=None, dtype=np.float64, **gmm_params) -> ImageFit:
     """Fit a Gaussian mixture to an image's pixel values on the exact distinct-value path.
 
     Parameters
     ----------
     image : ndarray of shape (H, W) or (H, W, C)
-        Pixel values; features are the values themselves (as float64) unless ``transform``.
+        Pixel values; features are the values themselves (as ``dtype``) unless ``transform``.
     n_components : int
     transform : callable, optional
         Maps the distinct values (n_distinct, C) to features (n_distinct, d), e.g. a colour-space
         conversion. It must be a per-pixel function, so identical pixels stay identical.
     pixels : DistinctPixels, optional
         Reuse a precomputed :func:`distinct_pixels` of ``image``.
+    dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+        Dtype of the features. EM runs in float64 either way (statistics and densities), so
+        float32 changes results only by the rounding of the features and of the stored parameters
+        (about 1e-7 relative); the fitted attributes and ``responsibilities`` follow ``dtype``.
     **gmm_params
         Passed to :class:`gmm.GaussianMixture` (``random_state``, ``init_params``, ``tol``, ...).
 
@@ -185,7 +179,8 @@ def fit_image(image, n_components, *, transform=None, pixels=None, **gmm_params)
     from gmm.mixture import GaussianMixture
 
     pixels = distinct_pixels(image) if pixels is None else pixels
-    features = pixels.values.astype(np.float64) if transform is None else np.asarray(transform(pixels.values), dtype=np.float64)
+    values = pixels.values if transform is None else transform(pixels.values)
+    features = np.asarray(values, dtype=dtype)
     if features.ndim == 1:
         features = features[:, np.newaxis]
     if features.shape[0] < n_components:

@@ -70,62 +70,68 @@ class EMHistory:
 
 
 class HistoryRecorder:
-    """Accumulates the ELBO terms while the estimator runs EM.
+    """Collects the ELBO terms while the estimator runs EM, one iteration per row.
 
-    ``record_e_step`` is called after each E-step; it also completes the previous iteration's
-    after-M-step values, which score the log joint under the new parameters with the *previous*
-    posterior. Every sum is one dot product of (K, n) arrays already computed by EM, so
-    recording costs little beside the E-step itself.
+    The estimator passes sums it already has: after each E-step the weighted log-likelihood, the
+    expected complete log-likelihood and the entropy of the posterior (:func:`e_step_terms`, or
+    the same sums accumulated by a fused kernel); after each M-step the expected complete
+    log-likelihood under the new parameters with the *held* posterior, which the M-step gives in
+    closed form (:func:`gmm._gaussian.expected_log_joint`). The next E-step's log-likelihood
+    completes the row. All values are divided by the total sample weight.
     """
 
-    def __init__(self, sample_weight, total_weight):
-        self._w = sample_weight
-        self._total = total_weight
+    def __init__(self, total_weight):
+        self._total = float(total_weight)
         self._rows: list[dict[str, float]] = []
-        self._previous_weighted_q = None
 
-    def _mean_over(self, weighted_q, per_component_sample):
-        return float(weighted_q.ravel() @ per_component_sample.ravel() / self._total)
-
-    def record_e_step(self, log_joint_prob, log_prob_norm, weighted_resp, log_resp, *, last=False):
-        """Record one E-step; with ``last=True`` only close the previous iteration.
-
-        Parameters
-        ----------
-        log_joint_prob, log_resp : ndarray of shape (n_components, n_samples)
-        log_prob_norm : ndarray of shape (n_samples,)
-        weighted_resp : ndarray of shape (n_components, n_samples)
-            The new posterior times the sample weights.
-        """
-        log_likelihood = float(self._w @ log_prob_norm / self._total)
-        if self._rows:
-            row = self._rows[-1]
-            expected = self._mean_over(self._previous_weighted_q, log_joint_prob)
-            row["log_likelihood_m"] = log_likelihood
-            row["expected_complete_m"] = expected
-            row["elbo_m"] = expected + row["entropy"]
-            row["kl_m"] = log_likelihood - row["elbo_m"]
-        if last:
-            return
-        # 0 log 0 = 0: clip -inf so that q log q is 0, not NaN, for vanished responsibilities.
-        entropy = -self._mean_over(weighted_resp, np.maximum(log_resp, np.finfo(float).min))
-        expected = self._mean_over(weighted_resp, log_joint_prob)
+    def record_e_step(self, log_likelihood_sum, expected_sum, entropy_sum):
+        """Start a row with the E-step's sums; they also close the previous row."""
+        log_likelihood = log_likelihood_sum / self._total
+        self.close(log_likelihood)
+        expected, entropy = expected_sum / self._total, entropy_sum / self._total
         elbo = expected + entropy
-        self._rows.append(
-            {
-                "log_likelihood": log_likelihood,
-                "expected_complete": expected,
-                "entropy": entropy,
-                "elbo": elbo,
-                "kl": log_likelihood - elbo,
-            }
-        )
-        self._previous_weighted_q = weighted_resp
+        self._rows.append({"log_likelihood": log_likelihood, "expected_complete": expected, "entropy": entropy,
+                           "elbo": elbo, "kl": log_likelihood - elbo})
+
+    def record_m_step(self, expected_sum):
+        """The M-step's ``sum_n w_n E_q[log p(y_n, z_n | theta_{t+1})]`` with ``q`` held."""
+        row = self._rows[-1]
+        row["expected_complete_m"] = expected_sum / self._total
+        row["elbo_m"] = row["expected_complete_m"] + row["entropy"]
+
+    def close(self, log_likelihood):
+        """Give the last row its after-M-step log-likelihood (the next E-step's)."""
+        if self._rows and "log_likelihood_m" not in self._rows[-1]:
+            row = self._rows[-1]
+            row["log_likelihood_m"] = float(log_likelihood)
+            row["kl_m"] = row["log_likelihood_m"] - row.get("elbo_m", np.nan)
 
     def finish(self) -> EMHistory:
         names = [f.name for f in fields(EMHistory)]
         columns = {name: np.array([row.get(name, np.nan) for row in self._rows]) for name in names}
         return EMHistory(**columns)
+
+
+def e_step_terms(log_joint_prob, log_prob_norm, weighted_resp, log_resp, sample_weight):
+    """Weighted sums of one E-step: log-likelihood, expected complete log-likelihood, entropy.
+
+    Parameters
+    ----------
+    log_joint_prob, log_resp : ndarray of shape (n_components, n_samples)
+    log_prob_norm : ndarray of shape (n_samples,)
+    weighted_resp : ndarray of shape (n_components, n_samples)
+        The posterior times the sample weights.
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    A vanished responsibility contributes nothing: ``0 * log 0 = 0`` and ``0 * log(pi_k N) = 0``
+    even where ``pi_k = 0`` makes the log joint ``-inf`` (both clipped before the product).
+    """
+    lowest = np.finfo(np.float64).min
+    log_likelihood = float(np.sum(log_prob_norm) if sample_weight is None else sample_weight @ log_prob_norm)
+    q = weighted_resp.ravel()
+    expected = float(q @ np.maximum(log_joint_prob, lowest).ravel())
+    entropy = -float(q @ np.maximum(log_resp, lowest).ravel())
+    return log_likelihood, expected, entropy
 
 
 def history_summary(history: EMHistory) -> dict:

@@ -21,6 +21,8 @@ from scipy.optimize import linear_sum_assignment
 from gmm.image import LUMA_WEIGHTS, check_color_space, features_to_rgb, n_color_features
 
 _PERMUTED_ATTRIBUTES = ("weights_", "means_", "covariances_", "precisions_", "precisions_cholesky_")
+#: Per-component attributes of other mixtures (gmm.StudentTMixture), permuted when present.
+_OPTIONAL_PERMUTED = ("degrees_of_freedom_",)
 
 
 # ---------------------------------------------------------------------- canonical order
@@ -110,6 +112,9 @@ def relabel_model(model, order, *, copy=True):
         if name.startswith(("cov", "prec")) and model.covariance_type == "tied":
             continue
         setattr(relabelled, name, np.asarray(getattr(model, name))[order].copy())
+    for name in _OPTIONAL_PERMUTED:
+        if getattr(model, name, None) is not None:
+            setattr(relabelled, name, np.asarray(getattr(model, name))[order].copy())
     if getattr(model, "collapsed_components_", None) is not None:
         relabelled.collapsed_components_ = np.sort(inverse_permutation(order)[model.collapsed_components_])
     return relabelled

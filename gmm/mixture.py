@@ -1,46 +1,59 @@
 """``GaussianMixture``: the estimator that owns the EM loop.
 
-The maths lives in :mod:`gmm._gaussian` (densities, M-step) and :mod:`gmm._init`; this class
-validates input, runs EM from one or more starts, keeps the best, and records the ELBO history
-(:mod:`gmm.history`). Parameters and fitted attributes follow ``sklearn.mixture.GaussianMixture``.
+A drop-in for ``sklearn.mixture.GaussianMixture`` (same parameters, validation, fitted attributes,
+dtypes, warnings and results), plus exact sample weights and the ELBO history (:mod:`gmm.history`).
+The maths lives in :mod:`gmm._gaussian` (densities, M-step statistics) and :mod:`gmm._init`; one
+EM iteration runs either there (numpy) or in one fused pass over the data (:mod:`gmm._kernels`).
 """
 
 from __future__ import annotations
 
 import numbers
+import time
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gmm import _gaussian as G
-from gmm._init import INIT_METHODS, initial_responsibilities
+from gmm import _kernels
+from gmm._init import initial_responsibilities
 from gmm._threads import single_threaded
-from gmm._validation import check_enough_distinct, check_initial_parameters, check_sample_weight
+from gmm._validation import check_initial_parameters, check_n_samples, check_sample_weight, external_stacklevel
 from gmm.history import HistoryRecorder
+
+PARAMETER_NAMES = ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_")
 
 
 class ComponentCollapseWarning(UserWarning):
-    """A component's spread fell below ``reg_covar``: it sits on (nearly) one value."""
+    """A component sits on fewer samples than it needs for a covariance: ``reg_covar`` holds it."""
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
     """Gaussian mixture fitted by EM, with exact sample weights and an ELBO history.
+
+    Parameters, fitted attributes and behaviour are those of ``sklearn.mixture.GaussianMixture``
+    (float32 data give float32 attributes and outputs); ``fit``, ``fit_predict``, ``score``,
+    ``bic`` and ``aic`` also take ``sample_weight``, which acts exactly as repeated rows.
 
     Parameters
     ----------
     n_components : int, default=1
     covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
     tol : float, default=1e-3
-        EM stops when the mean log-likelihood changes by less than ``tol`` between iterations.
+        EM stops when the mean log-likelihood changes by less than ``tol`` (strictly) between
+        iterations; ``tol=0`` runs ``max_iter`` iterations.
     reg_covar : float, default=1e-6
         Added to the variances so that no covariance becomes singular.
     max_iter : int, default=100
     n_init : int, default=1
-        Number of starts; the one with the highest final lower bound is kept.
+        Number of starts; the one with the highest final lower bound is kept (with
+        ``max_iter=0``, the last one, as in scikit-learn).
     init_params : {"kmeans", "k-means++", "random", "random_from_data"}, default="kmeans"
     weights_init, means_init, precisions_init : array-like, optional
         Explicit initial parameters; they override the ones derived from ``init_params``.
@@ -65,28 +78,30 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     history_ : gmm.history.EMHistory
         Log-likelihood, ELBO, its two terms and the KL gap per iteration of the best start.
     collapsed_components_ : ndarray of int
-        Components whose smallest variance is below ``reg_covar`` (held by the regulariser).
+        Components held by ``reg_covar`` on fewer samples than they need (see ``fit``).
     n_features_in_ : int
     """
 
-    def __init__(
-        self,
-        n_components=1,
-        *,
-        covariance_type="full",
-        tol=1e-3,
-        reg_covar=1e-6,
-        max_iter=100,
-        n_init=1,
-        init_params="kmeans",
-        weights_init=None,
-        means_init=None,
-        precisions_init=None,
-        random_state=None,
-        warm_start=False,
-        verbose=0,
-        verbose_interval=10,
-    ):
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0.0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"})],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
+        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
+        "weights_init": ["array-like", None],
+        "means_init": ["array-like", None],
+        "precisions_init": ["array-like", None],
+    }
+
+    def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
+                 n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
+                 random_state=None, warm_start=False, verbose=0, verbose_interval=10):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -102,107 +117,92 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
 
-    # ------------------------------------------------------------------ checks
-    def _check_parameters(self, n_features):
-        def positive_int(name, minimum):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-
-        positive_int("n_components", 1)
-        positive_int("n_init", 1)
-        positive_int("max_iter", 0)
-        if self.covariance_type not in G.COVARIANCE_TYPES:
-            raise ValueError(f"covariance_type must be one of {G.COVARIANCE_TYPES}, got {self.covariance_type!r}.")
-        if self.init_params not in INIT_METHODS:
-            raise ValueError(f"init_params must be one of {INIT_METHODS}, got {self.init_params!r}.")
-        for name in ("tol", "reg_covar"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
-        self._initial = check_initial_parameters(self, n_features)
-
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y=None, sample_weight=None):
-        """Estimate the parameters by EM. ``sample_weight`` acts exactly as repeated rows."""
+        """Estimate the parameters by EM. ``sample_weight`` acts exactly as repeated rows.
+
+        Warns with ``ConvergenceWarning`` when the best start did not converge, and with
+        :class:`ComponentCollapseWarning` when a component sits on fewer than ``d + 1`` samples
+        (in units of weight) and so is held by ``reg_covar`` along a direction in which the data
+        spread at least 100 times more. A component on many identical samples (a saturated
+        region of a photo) is a point mass the data really have: no warning.
+        """
         self.fit_predict(X, y, sample_weight=sample_weight)
         return self
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_predict(self, X, y=None, sample_weight=None):
         """Fit, then return the most probable component of each sample: shape (n_samples,)."""
         with single_threaded():
             return self._fit(X, sample_weight)
 
     def _fit(self, X, sample_weight):
-        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
-        self._check_parameters(X.shape[1])
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         given = check_sample_weight(sample_weight, X.shape[0])
-        check_enough_distinct(X, given, self.n_components)
-        weights = np.ones(X.shape[0]) if given is None else given
-        total = float(weights.sum())
-        XT = np.ascontiguousarray(X.T)  # sample-last layout, see gmm._gaussian
-
+        check_n_samples(X.shape[0], given, self.n_components)
+        self._initial = check_initial_parameters(self, X.shape[1])
+        data = _kernels.prepare(X, given)
         do_init = not (self.warm_start and hasattr(self, "converged_"))
+        if not do_init:  # continue in float64 from attributes that may have been cast to float32
+            self._set_parameters(tuple(np.asarray(p, dtype=np.float64) for p in self._get_parameters()))
         random_state = check_random_state(self.random_state)
-        best = None
+        best, max_lower_bound, self.converged_ = None, -np.inf, False
         for init in range(self.n_init if do_init else 1):
+            clock = _verbose_start(self, init)
             if do_init:
-                self._initialize(X, XT, given, random_state)
-            recorder = HistoryRecorder(weights, total)
+                self._initialize(data, random_state)
+            recorder = HistoryRecorder(data.total)
+            if self.max_iter == 0:  # scikit-learn keeps the last start's parameters
+                best = dict(params=self._get_parameters(), n_iter=0, bounds=[], recorder=recorder)
+                continue
             lower_bound = -np.inf if do_init else self.lower_bound_
-            bounds, converged, n_iter = [], False, 0
+            bounds, converged = [], False
             for n_iter in range(1, self.max_iter + 1):
-                previous = lower_bound
-                log_joint, log_prob_norm, resp, log_resp = self._e_step(XT)
-                weighted_resp = _weigh(resp, given)
-                recorder.record_e_step(log_joint, log_prob_norm, weighted_resp, log_resp)
-                self._m_step(XT, weighted_resp)
-                lower_bound = float(weights @ log_prob_norm / total)
+                previous, lower_bound = lower_bound, self._em_iteration(data, recorder)
                 bounds.append(lower_bound)
-                if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
-                    print(f"  init {init} iteration {n_iter}: change {lower_bound - previous:.6g}")
+                clock = _verbose_iteration(self, clock, n_iter, lower_bound - previous)
                 if abs(lower_bound - previous) < self.tol:
                     converged = True
                     break
-            if best is None or lower_bound > best["lower_bound"]:
-                best = dict(lower_bound=lower_bound, params=self._get_parameters(), n_iter=n_iter,
-                            bounds=bounds, converged=converged, recorder=recorder)
-            if self.verbose:
-                print(f"Initialization {init}: converged={converged} lower bound={lower_bound:.6g}")
-
-        self._set_parameters(best["params"])
-        self.converged_, self.n_iter_ = best["converged"], best["n_iter"]
-        self.lower_bound_, self.lower_bounds_ = best["lower_bound"], best["bounds"]
-        # Final E-step: labels agree with fit(X).predict(X), and it scores the last M-step.
-        log_joint, log_prob_norm, _, _ = self._e_step(XT)
-        best["recorder"].record_e_step(log_joint, log_prob_norm, None, None, last=True)
-        self.history_ = best["recorder"].finish()
-        self._warn_about_fit()
-        return _argmax_rows(log_joint)
-
-    def _warn_about_fit(self):
+            _verbose_end(self, clock, lower_bound, converged)
+            if lower_bound > max_lower_bound or max_lower_bound == -np.inf:
+                max_lower_bound, self.converged_ = lower_bound, converged
+                best = dict(params=self._get_parameters(), n_iter=n_iter, bounds=bounds, recorder=recorder)
         if not self.converged_ and self.max_iter > 0:
-            warnings.warn(
-                f"EM did not converge in max_iter={self.max_iter} iterations (tol={self.tol}) for "
-                "the best initialization. Increase max_iter or tol, or check for degenerate data.",
-                ConvergenceWarning,
-            )
-        unregularised = G.smallest_variances(self.covariances_, self.covariance_type) - self.reg_covar
-        self.collapsed_components_ = np.flatnonzero(unregularised < self.reg_covar)
-        if self.covariance_type != "tied" and self.collapsed_components_.size:
+            warnings.warn("Best performing initialization did not converge. Try different init parameters, "
+                          "or increase max_iter, tol, or check for degenerate data.", ConvergenceWarning,
+                          stacklevel=external_stacklevel())
+        self._set_parameters(best["params"])
+        self.n_iter_, self.lower_bound_, self.lower_bounds_ = best["n_iter"], max_lower_bound, best["bounds"]
+        # Final E-step: labels agree with fit(X).predict(X), and it scores the last M-step.
+        labels, log_likelihood_sum = _kernels.label_and_score(data, self._params())
+        best["recorder"].close(log_likelihood_sum / data.total)
+        self.history_ = best["recorder"].finish()
+        self._warn_about_fit(data.total)
+        self._set_parameters(tuple(p.astype(X.dtype, copy=False) for p in self._get_parameters()))
+        return labels
+
+    def _warn_about_fit(self, total_weight):
+        self.collapsed_components_ = collapsed_components(
+            self.weights_, self.means_, self.covariances_, self.covariance_type, self.reg_covar, total_weight)
+        if self.collapsed_components_.size and self.max_iter > 0:  # max_iter=0: a start is wanted
             names = ", ".join(str(k) for k in self.collapsed_components_)
             warnings.warn(
-                f"Component(s) {names} collapsed onto (nearly) a single value: their spread is below "
-                f"reg_covar={self.reg_covar:g}, which now holds the covariance. Their likelihood is "
-                "not meaningful; consider fewer components.",
-                ComponentCollapseWarning,
-            )
+                f"Component(s) {names} collapsed: each sits on fewer than n_features + 1 = "
+                f"{self.means_.shape[1] + 1} samples (in units of sample weight), so its covariance "
+                f"along some direction is reg_covar={self.reg_covar:g} alone while the data spread far "
+                "more there; its density and the likelihood are set by reg_covar. Lower n_components, "
+                "or try another init_params or random_state.",
+                ComponentCollapseWarning, stacklevel=external_stacklevel())
 
-    def _initialize(self, X, XT, given, random_state):
+    def _initialize(self, data, random_state):
         initial = self._initial
         if any(v is None for v in initial.values()):
-            resp = initial_responsibilities(X, given, self.n_components, self.init_params, random_state)
-            self._m_step(XT, _weigh(np.ascontiguousarray(resp.T), given))
+            resp = initial_responsibilities(data.X, data.weights, self.n_components, self.init_params, random_state)
+            weighted = _weigh(np.ascontiguousarray(resp.T, dtype=np.float64), data.weights)
+            # scikit-learn's start: weights N_k / n, which sum to K / n after a one-hot start.
+            self._update(*G.m_step_statistics(data.XT, weighted, self.covariance_type, data.weights),
+                         weight_total=data.total)
         if initial["weights"] is not None:
             self.weights_ = initial["weights"].copy()
         if initial["means"] is not None:
@@ -212,65 +212,80 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self.covariances_ = G.covariances_from_precisions_cholesky(self.precisions_cholesky_, self.covariance_type)
             self.precisions_ = G.precisions_from_cholesky(self.precisions_cholesky_, self.covariance_type)
 
-    def _e_step(self, XT):
-        log_joint = G.log_joint(XT, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type)
-        return (log_joint, *G.normalize_log_joint(log_joint))
+    def _em_iteration(self, data, recorder):
+        """One E-step and M-step; records the history and returns the lower bound (mean log-lik)."""
+        (log_likelihood, expected, entropy), statistics = _kernels.e_step(data, self._params())
+        recorder.record_e_step(log_likelihood, expected, entropy)
+        recorder.record_m_step(self._update(*statistics))
+        return log_likelihood / data.total
 
-    def _m_step(self, XT, weighted_resp):
-        nk, means = G.estimate_weighted_moments(XT, weighted_resp)
-        covariances = G.estimate_covariances(XT, weighted_resp, nk, means, self.covariance_type)
-        self.covariances_ = G.regularize(covariances, self.reg_covar, self.covariance_type)
-        self.weights_ = nk / nk.sum()
+    def _update(self, nk, means, scatter, weight_total=None):
+        """Parameters from M-step statistics; returns the new expected complete log-likelihood."""
+        self.covariances_ = G.regularize(scatter, self.reg_covar, self.covariance_type)
+        self.weights_ = nk / (nk.sum() if weight_total is None else weight_total)
         self.means_ = means
         self.precisions_cholesky_ = G.precisions_cholesky(self.covariances_, self.covariance_type)
         self.precisions_ = G.precisions_from_cholesky(self.precisions_cholesky_, self.covariance_type)
+        log_det = np.broadcast_to(G.log_det_cholesky(self.precisions_cholesky_, self.covariance_type,
+                                                     means.shape[1]), nk.shape)
+        return G.expected_log_joint(nk, self.weights_, scatter, self.precisions_, log_det,
+                                    self.covariance_type, means.shape[1])
+
+    def _params(self):
+        """The parameters in float64, as the density functions take them."""
+        cast = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
+        return cast(self.weights_), cast(self.means_), cast(self.precisions_cholesky_), self.covariance_type
 
     def _get_parameters(self):
-        return (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_, self.precisions_)
+        return tuple(getattr(self, name) for name in PARAMETER_NAMES)
 
     def _set_parameters(self, params):
-        (self.weights_, self.means_, self.covariances_, self.precisions_cholesky_, self.precisions_) = params
+        for name, value in zip(PARAMETER_NAMES, params):
+            setattr(self, name, value)
 
     # --------------------------------------------------------------- inference
     def _log_joint(self, X):
-        """Log joint under the fitted parameters, sample-last: shape (K, n)."""
+        """Log joint under the fitted parameters, sample-last: shape (K, n), and the output dtype."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        XT = np.ascontiguousarray(X.T)
-        return G.log_joint(XT, self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        dtype = np.result_type(X.dtype, self.means_.dtype)  # as numpy would promote in scikit-learn
+        return G.log_joint(np.ascontiguousarray(X.T), *self._params()), dtype
 
     def component_log_densities(self, X):
         """``log pi_k + log N(x_n | mu_k, Sigma_k)`` per sample and component: shape (n_samples, K).
 
         The responsibilities are their softmax over ``k``, so the largest term wins the sample.
         """
-        return np.ascontiguousarray(self._log_joint(X).T)
+        log_joint, dtype = self._log_joint(X)
+        return np.ascontiguousarray(log_joint.T, dtype=dtype)
 
     def mahalanobis(self, X):
         """Mahalanobis distance of every sample to every component: shape (n_samples, K)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        XT = np.ascontiguousarray(X.T)
-        distances = G.mahalanobis_sq(XT, self.means_, self.precisions_cholesky_, self.covariance_type)
-        return np.ascontiguousarray(np.sqrt(distances).T)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        weights, means, precisions_chol, covariance_type = self._params()
+        distances = G.mahalanobis_sq(np.ascontiguousarray(X.T), means, precisions_chol, covariance_type)
+        return np.ascontiguousarray(np.sqrt(distances).T, dtype=np.result_type(X.dtype, self.means_.dtype))
 
     def score_samples(self, X):
         """``log p(x_n | theta)`` per sample: shape (n_samples,)."""
-        return G.normalize_log_joint(self._log_joint(X))[0]
+        log_joint, dtype = self._log_joint(X)
+        return G.normalize_log_joint(log_joint)[0].astype(dtype, copy=False)
 
     def score(self, X, y=None, sample_weight=None):
         """Mean log-likelihood per unit weight."""
-        log_prob = self.score_samples(X)
+        log_prob = self.score_samples(X).astype(np.float64)
         weights = check_sample_weight(sample_weight, log_prob.shape[0])
         return float(log_prob.mean() if weights is None else weights @ log_prob / weights.sum())
 
     def predict(self, X):
-        """Most probable component per sample (hard clustering): shape (n_samples,)."""
-        return _argmax_rows(self._log_joint(X))
+        """Most probable component per sample (hard clustering), the first one on ties: (n_samples,)."""
+        return _kernels.argmax_rows(self._log_joint(X)[0])
 
     def predict_proba(self, X):
         """Responsibilities ``p(z_n = k | x_n)`` (soft clustering): shape (n_samples, K)."""
-        return np.ascontiguousarray(G.normalize_log_joint(self._log_joint(X))[1].T)
+        log_joint, dtype = self._log_joint(X)
+        return np.ascontiguousarray(G.normalize_log_joint(log_joint)[1].T, dtype=dtype)
 
     def _n_parameters(self):
         n_features = self.means_.shape[1]
@@ -296,9 +311,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Draw samples: returns ``(X, labels)`` of shapes (n_samples, d) and (n_samples,)."""
         check_is_fitted(self)
         if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be an integer >= 1, got {n_samples!r}.")
+            raise ValueError(  # scikit-learn's words
+                f"Invalid value for 'n_samples': {n_samples!r} . The sampling requires at least one sample.")
         rng = check_random_state(self.random_state)
-        counts = rng.multinomial(n_samples, self.weights_)
+        counts = rng.multinomial(n_samples, np.asarray(self.weights_, dtype=np.float64))
         d = self.means_.shape[1]
         draws = []
         for k, (mean, count) in enumerate(zip(self.means_, counts)):
@@ -309,7 +325,60 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 scale = np.sqrt(self.covariances_[k]) * np.ones(d)
                 draws.append(mean + rng.standard_normal((count, d)) * scale)
         labels = np.repeat(np.arange(self.n_components), counts)
-        return np.vstack(draws), labels
+        return np.vstack(draws).astype(np.float64), labels
+
+
+def collapsed_components(weights, means, covariances, covariance_type, reg_covar, total_weight):
+    """Components that ``reg_covar`` holds on too few samples: ndarray of int.
+
+    Component ``k`` is collapsed when it sits on fewer than ``d + 1`` samples (``pi_k`` times the
+    total weight: fewer cannot span ``d`` dimensions) and along some direction its own variance is
+    at most ``reg_covar`` (the regulariser makes at least half of it) while the data, whose
+    covariance is the mixture's own at an M-step, spread at least 100 times more. A tied
+    covariance is shared, so no single component can collapse.
+    """
+    n_components, d = means.shape
+    if covariance_type == "tied":
+        return np.array([], dtype=np.int64)
+    weights, means = np.asarray(weights, np.float64), np.asarray(means, np.float64)
+    covariances = G.full_matrices(covariances, covariance_type, n_components, d)
+    mean = weights @ means
+    second = np.einsum("k,kij->ij", weights, covariances + np.einsum("ki,kj->kij", means, means))
+    spread = second - np.outer(mean, mean) - reg_covar * np.eye(d)
+    floor = 1e-12 * max(float(np.trace(spread)), 0.0)  # rounding in a direction the data lack
+    collapsed = []
+    for k in np.flatnonzero(weights * total_weight < d + 1):
+        values, vectors = np.linalg.eigh(covariances[k] - reg_covar * np.eye(d))
+        held = vectors[:, values <= reg_covar]
+        if held.shape[1] and np.linalg.eigvalsh(held.T @ spread @ held)[-1] > 100 * (2 * reg_covar + floor):
+            collapsed.append(k)
+    return np.array(collapsed, dtype=np.int64)
+
+
+def _verbose_start(model, init):
+    if model.verbose:
+        print(f"Initialization {init}")
+    return time.time(), time.time()
+
+
+def _verbose_iteration(model, clock, n_iter, change):
+    start, previous = clock
+    if model.verbose and n_iter % model.verbose_interval == 0:
+        if model.verbose == 1:
+            print(f"  Iteration {n_iter}")
+        else:
+            now = time.time()
+            print(f"  Iteration {n_iter}\t time lapse {now - previous:.5f}s\t ll change {change:.5f}")
+            return start, now
+    return clock
+
+
+def _verbose_end(model, clock, lower_bound, converged):
+    message = "converged" if converged else "did not converge"
+    if model.verbose == 1:
+        print(f"Initialization {message}.")
+    elif model.verbose >= 2:
+        print(f"Initialization {message}. time lapse {time.time() - clock[0]:.5f}s\t lower bound {lower_bound:.5f}.")
 
 
 def _weigh(resp, sample_weight):
@@ -317,14 +386,3 @@ def _weigh(resp, sample_weight):
     if sample_weight is not None:
         resp *= sample_weight
     return resp
-
-
-def _argmax_rows(per_component):
-    """Index of the largest row per column of a (K, n) array, first one on ties, as int64."""
-    best = per_component[0].copy()
-    labels = np.zeros(per_component.shape[1], dtype=np.int64)
-    for k, row in enumerate(per_component[1:], start=1):
-        better = row > best
-        labels[better] = k
-        np.maximum(best, row, out=best)
-    return labels

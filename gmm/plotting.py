@@ -375,3 +375,160 @@ def plot_value_counts(ax, counts_by_name: dict):
     ax.set_ylabel("pixels holding it")
     ax.legend(fontsize=8)
     return ax
+
+
+# ------------------------------------------------------------------------------ video
+def plot_per_frame(ax, series_by_name: dict, *, ylabel, clip_starts=(), log=False):
+    """A per-frame quantity (flicker, accuracy, seconds) against the frame number, one line per name.
+
+    Parameters
+    ----------
+    series_by_name : dict of name -> array of shape (n_frames,)
+        NaN where the quantity is undefined (the flicker of a clip's first frame).
+    clip_starts : sequence of int
+        Frames where a new clip starts, drawn as dotted lines.
+    """
+    for name, values in series_by_name.items():
+        values = np.asarray(values, dtype=float)
+        ax.plot(np.arange(values.size), values, lw=1, label=name)
+    for start in clip_starts:
+        ax.axvline(start, color="0.5", ls=":", lw=1)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("frame")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_frame_rates(ax, rates_by_name: dict, targets: dict | None = None):
+    """Horizontal bars of frames per second, one per name, with dashed lines at ``targets`` {label: fps}."""
+    names = list(rates_by_name)
+    rates = [rates_by_name[name] for name in names]
+    ax.barh(np.arange(len(names)), rates, color="tab:blue")
+    for y, rate in enumerate(rates):
+        ax.text(rate, y, f" {rate:.0f}", va="center", fontsize=7)
+    for k, (label, value) in enumerate((targets or {}).items()):
+        ax.axvline(value, color=f"C{k + 1}", ls="--", lw=1, label=label)
+    ax.set_yticks(np.arange(len(names)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("frames per second")
+    if targets:
+        ax.legend(fontsize=7, loc="lower right")
+    return ax
+
+
+# ------------------------------------------------------------------------------ Student-t mixture
+def plot_dof_history(ax, dof, names=None, *, colors=None, linestyle="-", label=None):
+    """Degrees of freedom ``nu_k`` per iteration, one line per component, on a log scale.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    dof : ndarray of shape (n_iter, K)
+        E.g. ``StudentTMixture.history_.degrees_of_freedom``, its columns in the order of ``names``.
+    names : list of K str, optional
+        Component names for the legend (default ``component k``).
+    colors : (K, 3) uint8, optional
+        Component colours (the palette by default).
+    linestyle : str
+        To tell fits apart on one axis.
+    label : str, optional
+        Appended to each legend entry, e.g. the start ``nu = 10``.
+    """
+    dof = np.asarray(dof, dtype=np.float64)
+    if dof.ndim != 2:
+        raise ValueError(f"dof must have shape (n_iter, K), got {dof.shape}")
+    k = dof.shape[1]
+    names = [f"component {i}" for i in range(k)] if names is None else list(names)
+    colors = palette(k) if colors is None else np.asarray(colors)
+    if len(names) != k or len(colors) < k:
+        raise ValueError(f"{k} components for {len(names)} names and {len(colors)} colours")
+    for i in range(k):
+        ax.plot(np.arange(dof.shape[0]), dof[:, i], ls=linestyle, lw=1.2, color=colors[i] / 255,
+                label=names[i] if label is None else f"{names[i]}, {label}")
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(r"degrees of freedom $\nu_k$")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def show_changed_labels(ax, reference, labels, *, colors=None, title=None, unchanged=(235, 235, 235)):
+    """The pixels whose label differs from ``reference``, in the colour of their new label; the
+    others in the light grey ``unchanged``. The title (when given) gets the share that changed.
+
+    Both maps must number the components alike (e.g. both in canonical order).
+    """
+    reference, labels = np.asarray(reference), np.asarray(labels)
+    if reference.shape != labels.shape or labels.ndim != 2:
+        raise ValueError(f"two (H, W) label maps of one shape needed, got {reference.shape} and {labels.shape}")
+    colors = palette(int(max(reference.max(), labels.max())) + 1) if colors is None else np.asarray(colors)
+    changed = reference != labels
+    picture = np.empty(labels.shape + (3,), dtype=np.uint8)
+    picture[...] = np.asarray(unchanged, dtype=np.uint8)
+    picture[changed] = colors[labels[changed]]
+    ax.imshow(picture, interpolation="nearest")
+    if title:
+        ax.set_title(f"{title} ({100 * changed.mean():.1f}%)", fontsize=9)
+    return ax
+
+
+def show_scale_map(ax, scales, *, title=None, vmin=None, vmax=None, cmap="magma"):
+    """A per-pixel weight map, e.g. the t mixture's ``E[u | x]``, on a logarithmic colour scale.
+
+    Returns the image (for a colour bar). ``vmin`` and ``vmax`` default to the map's range.
+    """
+    from matplotlib.colors import LogNorm
+
+    scales = np.asarray(scales, dtype=np.float64)
+    if scales.ndim != 2 or not np.all(scales > 0):
+        raise ValueError("scales must be a positive (H, W) map")
+    norm = LogNorm(vmin=scales.min() if vmin is None else vmin, vmax=scales.max() if vmax is None else vmax)
+    shown = ax.imshow(scales, cmap=cmap, norm=norm, interpolation="nearest")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return shown
+
+
+def plot_gap_to_optimum(ax, traces: dict, optimum: float, *, x="evaluations", target=None):
+    """How far each optimiser is below an optimum, per iteration, on a log scale.
+
+    ``traces``: name -> :class:`gmm.gradient.OptimiserTrace` (anything with ``log_likelihood`` and
+    the ``x`` attribute: ``"evaluations"``, passes over the data, or ``"seconds"``, wall time).
+    Gaps under :data:`ROUNDING_FLOOR` are drawn at it; ``target`` adds a dotted line at that gap.
+    """
+    if x not in ("evaluations", "seconds"):
+        raise ValueError(f"x must be 'evaluations' or 'seconds', got {x!r}")
+    for name, trace in traces.items():
+        gap = np.maximum(optimum - np.asarray(trace.log_likelihood, dtype=np.float64), ROUNDING_FLOOR)
+        ax.semilogy(np.asarray(getattr(trace, x)), gap, lw=1.2, label=name)
+    if target is not None:
+        ax.axhline(target, color="k", ls=":", lw=0.8, label=f"{target:g} below")
+    ax.set_xlabel("passes over the data (evaluations)" if x == "evaluations" else "wall time (s)")
+    ax.set_ylabel("gap to the optimum (nats per pixel)")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_collapse(ax, spreads, log_likelihood, *, slope=None, reference=None, xlabel="spread",
+                  reference_label="reference", label=None):
+    """Mean log-likelihood as a component's spread shrinks (log x axis, shrinking to the right).
+
+    ``slope`` (nats per decade of spread) draws the predicted asymptote through the point of the
+    smallest spread; ``reference`` a horizontal line (e.g. a proper fit's log-likelihood).
+    """
+    spreads, values = np.asarray(spreads, dtype=np.float64), np.asarray(log_likelihood, dtype=np.float64)
+    ax.semilogx(spreads, values, "o-", ms=3, lw=1.2, label=label)
+    if slope is not None:
+        smallest = int(np.argmin(spreads))
+        ax.semilogx(spreads, values[smallest] + slope * (np.log10(spreads[smallest]) - np.log10(spreads)), "k--",
+                    lw=0.8, label=f"{slope:.3g} nats per decade")
+    if reference is not None:
+        ax.axhline(reference, color="tab:red", ls=":", lw=0.8, label=reference_label)
+    if not ax.xaxis_inverted():
+        ax.invert_xaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("mean log-likelihood (nats per pixel)")
+    ax.legend(fontsize=7)
+    return ax

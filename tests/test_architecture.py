@@ -18,7 +18,12 @@ import pytest
 import gmm
 
 PACKAGE = Path(gmm.__file__).resolve().parent
-HEAVY_AT_IMPORT = ("matplotlib", "papermill", "nbformat", "IPython", "dask", "numba")
+HEAVY_AT_IMPORT = ("matplotlib", "papermill", "nbformat", "IPython")
+#: Back ends a module may import at its top only if the library loads that module lazily.
+LAZY_BACKENDS = ("dask", "distributed", "numba", "matplotlib")
+#: The modules a user imports directly.
+ENTRY_MODULES = ("gmm.mixture", "gmm.segmentation", "gmm.distinct", "gmm.image", "gmm.metrics", "gmm.labels",
+                 "gmm.regions", "gmm.render", "gmm.history", "gmm.data")
 
 
 def _module_name(path: Path) -> str:
@@ -92,6 +97,13 @@ def test_no_import_cycle_between_the_package_modules():
     for name in sorted(graph):
         if name not in state:
             visit(name)
+
+
+@pytest.mark.parametrize("module", ENTRY_MODULES)
+def test_entry_modules_load_no_backend_until_used(module):
+    code = f"import sys, {module}; print(','.join(m for m in {LAZY_BACKENDS!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == ""
 
 
 def test_import_gmm_is_light():

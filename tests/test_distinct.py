@@ -219,3 +219,42 @@ def test_fit_image_refuses_too_few_colours():
     image[:5] = 255
     with pytest.raises(ValueError, match="distinct value"):
         gmm.fit_image(image, 3)
+
+
+def test_rgb_counting_without_numba_is_the_same(monkeypatch):
+    """The numba bitmap counter and the sort that replaces it without numba agree exactly."""
+    image = synthetic_rgb(seed=6)
+    image[0, 0], image[0, 1] = (255, 255, 255), (0, 0, 0)
+    fast = gmm.distinct_pixels(image)
+    monkeypatch.setattr(gmm.distinct, "_COUNTER", {"kernel": None})
+    slow = gmm.distinct_pixels(image)
+    assert_reconstructs(image, slow)
+    for name in ("values", "counts", "index"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
+
+
+def test_rgb_counting_keeps_no_large_table():
+    gmm.distinct_pixels(synthetic_rgb())
+    resident = {name: value.nbytes for name, value in vars(gmm.distinct).items()
+                if isinstance(value, np.ndarray) and value.nbytes > 1 << 20}
+    assert resident == {}
+
+
+def test_fit_image_float32_is_the_float64_fit_to_1e6():
+    """The float32 path: features rounded to float32, EM in float64, results within 1e-6."""
+    from gmm.image import to_features
+
+    image = synthetic_rgb(96, 128, seed=7)
+
+    def transform(values):
+        return to_features(values, "rgb")
+
+    a = gmm.fit_image(image, 3, transform=transform, dtype=np.float32, random_state=0)
+    b = gmm.fit_image(image, 3, transform=transform, random_state=0)
+    assert a.features.dtype == a.model.means_.dtype == np.float32 and b.model.means_.dtype == np.float64
+    assert a.model.n_iter_ == b.model.n_iter_
+    np.testing.assert_array_equal(a.labels, b.labels)
+    for name in PARAMETERS:
+        np.testing.assert_allclose(getattr(a.model, name), getattr(b.model, name), rtol=1e-6, atol=1e-9, err_msg=name)
+    np.testing.assert_allclose(a.model.lower_bound_, b.model.lower_bound_, rtol=1e-6)
+    np.testing.assert_allclose(a.responsibilities(), b.responsibilities(), atol=1e-6)

@@ -156,3 +156,14 @@ def test_bad_label_maps_are_refused():
         align_labels(np.zeros((2, 2)), np.zeros((2, 2), int))
     with pytest.raises(ValueError, match="number of labels"):
         label_permutation(np.zeros(3, int), np.array([0, 1, 5]), n_labels=2)
+
+
+def test_relabel_model_permutes_the_degrees_of_freedom_of_a_t_mixture():
+    from gmm.student_t import StudentTMixture
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.standard_t(3, (200, 2)), rng.standard_t(30, (200, 2)) + 8])
+    model = StudentTMixture(2, random_state=0).fit(X)
+    new = relabel_model(model, [1, 0])
+    np.testing.assert_array_equal(new.degrees_of_freedom_, model.degrees_of_freedom_[::-1])
+    np.testing.assert_array_equal(new.means_, model.means_[::-1])

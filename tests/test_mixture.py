@@ -145,9 +145,7 @@ def test_scores_match_sklearn_on_the_same_parameters(blobs3d, covariance_type):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_same_seed_matches_sklearn_for_each_init_method(blobs3d, init_params, covariance_type):
     """Without explicit parameters the initialisations draw the same random numbers as
-    scikit-learn's, so the whole fit agrees, except for one documented difference (below)."""
-    if covariance_type == "tied" and init_params in ("k-means++", "random_from_data"):
-        pytest.skip("deliberate difference: see test_tied_one_hot_initialisation_is_weighted")
+    scikit-learn's and start from the same parameters, so the whole fit agrees."""
     X = blobs3d
     params = dict(covariance_type=covariance_type, init_params=init_params, n_init=2, random_state=3)
     ours = quiet_fit(gmm.GaussianMixture(4, **params), X)
@@ -156,21 +154,21 @@ def test_same_seed_matches_sklearn_for_each_init_method(blobs3d, init_params, co
     for name in PARAMETERS:
         np.testing.assert_allclose(getattr(ours, name), getattr(ref, name), rtol=1e-6, atol=1e-8, err_msg=name)
     np.testing.assert_allclose(ours.lower_bound_, ref.lower_bound_, rtol=1e-6)
+    np.testing.assert_allclose(ours.lower_bounds_, ref.lower_bounds_, rtol=1e-6)
 
 
 @pytest.mark.parametrize("init_params", ["k-means++", "random_from_data"])
-def test_tied_one_hot_initialisation_is_weighted(blobs3d, init_params):
-    """These two methods start from K chosen points (one-hot responsibilities, all other rows 0).
-    scikit-learn's tied M-step uses the unweighted ``X^T X`` and so starts from a covariance of
-    the size of the whole data's second moment; ours weights every row by its responsibility
-    (as sample weights require), so each chosen point alone gives ``reg_covar * I``."""
+def test_tied_one_hot_start_is_the_scatter_of_the_data(blobs3d, init_params):
+    """These two methods start from K chosen points (one-hot responsibilities). As in
+    scikit-learn, every row still counts once in the tied covariance, which so starts from the
+    scatter of the data (not reg_covar * I), and the starting weights are N_k / n."""
     X = blobs3d
     params = dict(covariance_type="tied", init_params=init_params, max_iter=0, random_state=3)
     ours = gmm.GaussianMixture(4, **params).fit(X)
     ref = sklearn.mixture.GaussianMixture(4, **params).fit(X)
-    np.testing.assert_allclose(ours.means_, ref.means_, rtol=1e-12)  # the same points are drawn
-    np.testing.assert_allclose(ours.covariances_, ours.reg_covar * np.eye(3), rtol=1e-6, atol=1e-12)
-    assert np.all(np.diag(ref.covariances_) > 100)
+    for name in ("weights_", "means_", "covariances_", "precisions_cholesky_"):
+        np.testing.assert_allclose(getattr(ours, name), getattr(ref, name), rtol=1e-10, err_msg=name)
+    assert np.all(np.diag(ours.covariances_) > 100)
 
 
 def test_max_iter_zero_keeps_the_initial_parameters(blobs3d):
@@ -246,3 +244,48 @@ def test_sample_uses_the_seed(blobs3d):
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(la, lb)
     assert a.shape == (50, 3) and np.bincount(la, minlength=4).sum() == 50
+
+
+# ------------------------------------------------------------- fused kernels vs reference
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_kernels_agree_with_the_numpy_reference(counted_rows, monkeypatch, covariance_type, weighted, dtype):
+    """The numba pass (E-step, ELBO terms and M-step statistics at once) and the numpy reference
+    give the same fit up to rounding, iteration for iteration."""
+    pytest.importorskip("numba")
+    from gmm import _kernels
+
+    unique, counts, _ = counted_rows
+    X = unique.astype(dtype)
+    params = dict(covariance_type=covariance_type, tol=1e-10, max_iter=40, random_state=0)
+    fit_kwargs = dict(sample_weight=counts) if weighted else {}
+    fused = quiet_fit(gmm.GaussianMixture(3, **params), X, **fit_kwargs)
+    monkeypatch.setattr(_kernels, "USE_NUMBA", False)
+    reference = quiet_fit(gmm.GaussianMixture(3, **params), X, **fit_kwargs)
+    assert fused.n_iter_ == reference.n_iter_
+    for name in PARAMETERS:
+        np.testing.assert_allclose(getattr(fused, name), getattr(reference, name), rtol=1e-9 if dtype == np.float64 else 1e-6,
+                                   atol=1e-12, err_msg=name)
+    np.testing.assert_allclose(fused.lower_bounds_, reference.lower_bounds_, rtol=1e-12)
+    for name, values in fused.history_.as_dict().items():
+        np.testing.assert_allclose(values, getattr(reference.history_, name), rtol=1e-11, atol=1e-11, err_msg=name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        labels = fused.fit_predict(X, **fit_kwargs)
+    np.testing.assert_array_equal(labels, reference.predict(X))
+
+
+def test_expected_complete_after_m_step_is_the_direct_sum(blobs3d):
+    """The history's after-M-step term comes from the M-step statistics in closed form; it is the
+    sum over the data of the held posterior times the new log joint."""
+    from gmm import _gaussian as G
+
+    X = blobs3d
+    for covariance_type in COVARIANCE_TYPES:
+        params = dict(covariance_type=covariance_type, **explicit_init(X, 4, covariance_type))
+        one = quiet_fit(gmm.GaussianMixture(4, max_iter=1, **params), X)
+        start = gmm.GaussianMixture(4, max_iter=0, **params).fit(X)
+        held = G.normalize_log_joint(G.log_joint(np.ascontiguousarray(X.T), *start._params()))[1]
+        new = G.log_joint(np.ascontiguousarray(X.T), *one._params())
+        np.testing.assert_allclose(one.history_.expected_complete_m[0], np.sum(held * new) / X.shape[0], rtol=1e-12)

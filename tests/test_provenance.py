@@ -566,3 +566,29 @@ def test_latex_lookup_works_and_unknown_key_fails(tmp_path):
     bad = build(r"\gmmresult{01_demo/absent}")
     assert bad.returncode != 0
     assert "01_demo/absent" in bad.stdout
+
+
+def test_a_results_file_read_by_a_notebook_is_an_input(tmp_path, monkeypatch):
+    from gmm.companion import paths, provenance
+
+    monkeypatch.setattr(paths, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(provenance, "_READ_FILES", {})
+    results = tmp_path / "benchmarks" / "results" / "x.json"
+    results.parent.mkdir(parents=True)
+    results.write_text('{"pri": 0.8}')
+    assert provenance.read_result("benchmarks/results/x.json") == {"pri": 0.8}
+    inputs = provenance.describe_inputs()["inputs"]
+    assert inputs["file:benchmarks/results/x.json"] == provenance.sha256_file(results)
+    entry = {"pipeline": True, "sha256": "0", "notebook": "none.ipynb", "inputs": inputs}
+    figure = tmp_path / "f.png"
+    figure.write_bytes(b"png")
+    entry["sha256"] = provenance.sha256_file(figure)
+    monkeypatch.setattr(paths, "NOTEBOOKS_DIR", tmp_path)
+    (tmp_path / "none.ipynb").write_text('{"cells": []}')
+    entry["notebook_sha256"] = provenance.notebook_sha256(tmp_path / "none.ipynb")
+    entry["parameters"] = {}
+    assert provenance.stale_reasons(entry, figure) == []
+    results.write_text('{"pri": 0.9}')  # the benchmark was rerun
+    assert provenance.stale_reasons(entry, figure) == ["input file benchmarks/results/x.json changed"]
+    with pytest.raises(FileNotFoundError, match="run the command that makes it"):
+        provenance.read_result("benchmarks/results/missing.json")

@@ -241,6 +241,8 @@ def run_pipeline(mode="full", only=(), *, run_all=False, out=None, notebooks_dir
         os.environ.setdefault(key, value)
     if mode == "fast" and out is None:
         out = paths.SCRATCH_DIR / "fast"
+    if out is not None:
+        out = Path(out).resolve()  # the kernel runs in notebooks/: a relative folder would land there
     figures_dir = paths.FIGURES_DIR if out is None else Path(out) / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
     overrides = load_overrides(config_path)

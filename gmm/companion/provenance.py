@@ -126,12 +126,32 @@ def _current_cell(notebook: Path) -> int | None:
     return None
 
 
+#: Prefix of an input that is a file of the checkout (e.g. a benchmark's results) rather than registry data.
+FILE_INPUT = "file:"
+_READ_FILES: dict[str, str] = {}
+
+
+def read_result(relative_path: str) -> dict:
+    """Read a JSON file of the checkout (e.g. ``benchmarks/results/bsds500.json``) as an input.
+
+    Its hash joins the inputs of every output the run declares afterwards, so a notebook that
+    shows a benchmark's results goes stale when the benchmark is rerun.
+    """
+    path = paths.REPO_ROOT / relative_path
+    if not path.is_file():
+        raise FileNotFoundError(f"{relative_path} not found in the checkout; run the command that makes it first")
+    data = path.read_bytes()
+    _READ_FILES[FILE_INPUT + Path(relative_path).as_posix()] = sha256_bytes(data)
+    return json.loads(data)
+
+
 def describe_inputs() -> dict:
     """The entry fields shared by every output of the current run (see the module docstring)."""
     from gmm.data.registry import loaded_files
 
     run = run_context()
-    base = {"inputs": loaded_files(), "library_sha256": library_sha256(), "commit": commit()}
+    inputs = {**loaded_files(), **dict(sorted(_READ_FILES.items()))}
+    base = {"inputs": inputs, "library_sha256": library_sha256(), "commit": commit()}
     if run is None:
         return {**base, "pipeline": False, "notebook": None, "cell": None, "parameters": None, "mode": None,
                 "notebook_sha256": None}
@@ -237,7 +257,11 @@ def stale_reasons(entry: dict, file: Path, *, library: str | None = None, parame
         reasons.append("parameters changed")
     known = registry()
     for name, digest in entry["inputs"].items():
-        if name not in known or known[name].sha256 != digest:
+        if name.startswith(FILE_INPUT):
+            source = paths.REPO_ROOT / name.removeprefix(FILE_INPUT)
+            if not source.is_file() or sha256_file(source) != digest:
+                reasons.append(f"input file {name.removeprefix(FILE_INPUT)} changed")
+        elif name not in known or known[name].sha256 != digest:
             reasons.append(f"input data {name!r} changed")
     if library is not None and library != entry["library_sha256"]:
         reasons.append("library code changed")

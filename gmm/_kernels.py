@@ -1,0 +1,178 @@
+"""One EM iteration over the data: the E-step, the ELBO terms and the M-step statistics.
+
+The estimator calls three functions, :func:`prepare`, :func:`e_step` and :func:`label_and_score`.
+With numba installed they run the fused kernels of :mod:`gmm._fused`: one pass over the
+samples computes the log-densities, the log-sum-exp, the responsibilities, the ELBO terms and
+the M-step statistics, and keeps no (K, n) array. Without numba (or with ``USE_NUMBA = False``)
+they run the reference implementation in numpy (:mod:`gmm._gaussian`, one (K, n) array per
+quantity). The two agree to rounding (tests/test_mixture.py); numba is imported, and the kernels
+compiled or loaded from its cache, only on the first fit.
+
+Statistics are accumulated in float64 whatever the dtype of the data; second moments are taken
+about the previous means, so that no ``E[x^2] - E[x]^2`` cancellation occurs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gmm import _gaussian as G
+from gmm.history import e_step_terms
+
+#: Use the fused numba kernels when numba is importable (tests set False to run the reference).
+USE_NUMBA = True
+_FUSED = {}
+
+
+@dataclass(frozen=True)
+class Data:
+    """The training data in the layouts the iterations use.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_samples, n_features), float64 or float32, C-contiguous
+    XT : ndarray of shape (n_features, n_samples), the same values sample-last
+    weights : ndarray of shape (n_samples,) float64, or None (all ones)
+    total : float
+        Total weight (``n_samples`` without weights).
+    """
+
+    X: np.ndarray
+    XT: np.ndarray
+    weights: np.ndarray | None
+    total: float
+
+
+def prepare(X, sample_weight):
+    """:class:`Data` for ``X`` (validated, float32 or float64) and checked sample weights."""
+    total = float(X.shape[0] if sample_weight is None else sample_weight.sum())
+    return Data(np.ascontiguousarray(X), np.ascontiguousarray(X.T), sample_weight, total)
+
+
+def e_step(data, params):
+    """E-step under ``params`` and the M-step statistics of its posterior.
+
+    Parameters
+    ----------
+    data : Data
+    params : tuple
+        ``(weights, means, precisions_cholesky, covariance_type)``, float64.
+
+    Returns
+    -------
+    terms : tuple of float
+        Weighted sums of the log-likelihood, the expected complete log-likelihood and the
+        entropy (see :func:`gmm.history.e_step_terms`).
+    statistics : tuple
+        ``(nk, means, covariances)`` of :func:`gmm._gaussian.m_step_statistics`.
+    """
+    fused = _fused()
+    if fused is not None:
+        return _fused_e_step(fused[0], data, params)
+    weights, means, precisions_chol, covariance_type = params
+    log_joint = G.log_joint(data.XT, weights, means, precisions_chol, covariance_type)
+    log_prob_norm, resp, log_resp = G.normalize_log_joint(log_joint)
+    if data.weights is not None:
+        resp *= data.weights
+    terms = e_step_terms(log_joint, log_prob_norm, resp, log_resp, data.weights)
+    return terms, G.m_step_statistics(data.XT, resp, covariance_type, data.weights)
+
+
+def label_and_score(data, params):
+    """Most probable component per sample (first on ties) and the weighted log-likelihood sum."""
+    fused = _fused()
+    if fused is not None:
+        labels = np.empty(data.X.shape[0], dtype=np.int64)
+        weights, stride = _kernel_weights(data)
+        total = fused[1](data.XT, weights, stride, *_kernel_parameters(params), labels)
+        return labels, float(total)
+    log_joint = G.log_joint(data.XT, *params)
+    labels = argmax_rows(log_joint)
+    log_prob_norm = G.normalize_log_joint(log_joint)[0]
+    total = float(np.sum(log_prob_norm) if data.weights is None else data.weights @ log_prob_norm)
+    return labels, total
+
+
+def argmax_rows(per_component):
+    """Index of the largest row per column of a (K, n) array, first one on ties, as int64.
+
+    As ``np.argmax(per_component, axis=0)``, by K - 1 passes over long rows (numpy reduces a
+    short leading axis slowly).
+    """
+    best = per_component[0].copy()
+    labels = np.zeros(per_component.shape[1], dtype=np.int64)
+    for k, row in enumerate(per_component[1:], start=1):
+        better = row > best
+        labels[better] = k
+        np.maximum(best, row, out=best)
+    return labels
+
+
+def _fused():
+    """The compiled kernels, or None without numba (or with ``USE_NUMBA = False``)."""
+    if not USE_NUMBA:
+        return None
+    if "kernels" not in _FUSED:
+        try:
+            from gmm import _fused as fused
+        except ImportError:  # numba is missing
+            _FUSED["kernels"] = None
+        else:
+            _FUSED["kernels"] = (fused.em_pass, fused.label_pass)
+    return _FUSED["kernels"]
+
+
+def _kernel_weights(data):
+    """Sample weights for the kernels: ``w[i * stride]`` (stride 0 and one 1.0 when unweighted)."""
+    return (np.ones(1), 0) if data.weights is None else (data.weights, 1)
+
+
+def _kernel_parameters(params):
+    """Log-weight offsets (K,), precision factors as full (K, d, d) and whitened means (K, d)."""
+    weights, means, precisions_chol, covariance_type = params
+    n_components, n_features = means.shape
+    if covariance_type == "full":
+        factors = precisions_chol
+    elif covariance_type == "tied":
+        factors = np.broadcast_to(precisions_chol, (n_components, n_features, n_features))
+    else:
+        factors = G.full_matrices(precisions_chol, "diag" if covariance_type == "diag" else "spherical",
+                                  n_components, n_features)
+    factors = np.ascontiguousarray(factors, dtype=np.float64)
+    log_det = G.log_det_cholesky(precisions_chol, covariance_type, n_features)
+    with np.errstate(divide="ignore"):  # a weight of exactly 0 gives -inf, as it should
+        offsets = np.log(weights) + log_det - 0.5 * n_features * np.log(2 * np.pi)
+    whitened = np.einsum("kmj,km->kj", factors, means)
+    return np.ascontiguousarray(np.broadcast_to(offsets, (n_components,))), factors, whitened
+
+
+def _fused_e_step(em_pass, data, params):
+    weights, means, _, covariance_type = params
+    n_components, n_features = means.shape
+    nk = np.zeros(n_components)
+    first = np.zeros((n_components, n_features))
+    second = np.zeros((n_components, n_features, n_features))
+    sample_weights, stride = _kernel_weights(data)
+    terms = em_pass(data.XT, sample_weights, stride, *_kernel_parameters(params), means, G._LOG_RESP_FLOOR,
+                    nk, first, second)
+    return tuple(float(t) for t in terms), statistics_from_moments(nk, first, second, means, covariance_type)
+
+
+def statistics_from_moments(counts, first, second, shifts, covariance_type):
+    """``(nk, means, covariances)`` of :func:`gmm._gaussian.m_step_statistics` from weighted
+    moments about ``shifts``: counts (K,), first (K, d) and the lower triangle of second (K, d, d)."""
+    second = np.tril(second) + np.swapaxes(np.tril(second, -1), 1, 2)
+    nk = counts + 10 * np.finfo(np.float64).eps
+    means = (first + counts[:, np.newaxis] * shifts) / nk[:, np.newaxis]
+    e = means - shifts
+    scatter = (second - np.einsum("ki,kj->kij", first, e) - np.einsum("ki,kj->kij", e, first)
+               + counts[:, np.newaxis, np.newaxis] * np.einsum("ki,kj->kij", e, e))
+    if covariance_type == "tied":
+        return nk, means, scatter.sum(axis=0) / nk.sum()
+    covariances = scatter / nk[:, np.newaxis, np.newaxis]
+    if covariance_type == "full":
+        return nk, means, covariances
+    variances = np.diagonal(covariances, axis1=1, axis2=2).copy()
+    return nk, means, variances if covariance_type == "diag" else variances.mean(axis=1)
