@@ -7,7 +7,8 @@ fast path (:func:`gmm.fit_image`) is bounded for uint8 (at most 256 grey levels,
 Choices made here (each one is a convention, stated so results can be reproduced):
 
 - **Alpha** is composited over white (what an image viewer shows), then dropped: the RGB of a
-  fully transparent pixel is arbitrary and would otherwise form clusters of its own.
+  fully transparent pixel is arbitrary and would otherwise form clusters of its own. To leave
+  transparent pixels out of a segmentation instead, read the alpha as a mask (:mod:`gmm.masks`).
 - **Grey** is the ITU-R BT.601 luma ``0.299 R + 0.587 G + 0.114 B``, rounded to uint8: the
   conversion of PIL's ``convert("L")`` and OpenCV's ``cvtColor``, which is how a grey photo is
   usually made (``skimage.color.rgb2gray`` uses the BT.709 weights instead). Fitting on the
@@ -59,9 +60,19 @@ def load_image(source) -> np.ndarray:
         The file is not a readable image, or the array has the wrong shape, dtype or range.
     """
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        return as_image(_read_file(path), name=str(path))
+        return as_image(read_pixels(source), name=str(Path(source)))
     return as_image(source)
+
+
+def read_pixels(source) -> np.ndarray:
+    """The pixel array of a file (first frame) as its decoder gives it, or an array as it is.
+
+    Nothing is converted: alpha is kept and the dtype is the file's, for callers that need the
+    alpha channel itself (:mod:`gmm.masks`). Errors as for :func:`load_image`.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        return _read_file(Path(source))
+    return np.asarray(source)
 
 
 def _read_file(path: Path) -> np.ndarray:

@@ -1,25 +1,38 @@
 """Pictures of a segmentation, as uint8 RGB arrays of shape (H, W, 3).
 
-- :func:`palette_image`: each label in a fixed colour (the paper's red / green / blue figures);
+- :func:`palette_image`: each label in a fixed colour (:data:`PALETTE`, colour-blind safe);
 - :func:`mean_color_image`: each pixel replaced by the mean colour of its segment;
 - :func:`soft_image`: the palette colours mixed by the responsibilities (soft clustering);
-- :func:`boundary_overlay`: segment boundaries drawn on the image.
+- :func:`boundary_overlay`: segment boundaries drawn on the image;
+- :func:`fill_overlay` and :func:`overlay_with_legend`: each segment filled semi-transparently in
+  its colour over the image, with a legend of the segments' names and shares below it
+  (:mod:`gmm.legend`);
+- :func:`with_alpha`: masked-out pixels made transparent (RGBA).
+
+Label maps may hold -1 ("none", a masked-out pixel, see :mod:`gmm.masks`) where said so.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: Label colours: pure red, green and blue first, as in the paper's figures, then well separated ones.
-PALETTE = np.array(
-    [
-        (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0),
-        (255, 0, 255), (0, 255, 255), (255, 128, 0), (128, 0, 255),
-        (0, 128, 0), (128, 64, 0), (255, 160, 200), (128, 128, 128),
-        (0, 0, 128), (128, 128, 0), (0, 128, 128), (255, 255, 255),
-    ],
-    dtype=np.uint8,
-)
+#: The Okabe & Ito (2008) colour-blind-safe qualitative palette, by name (uint8 RGB): the only
+#: colours the project's figures give meaning to (:data:`gmm.plotting.COMPONENT_COLOURS`).
+OKABE_ITO = {
+    "vermillion": (213, 94, 0),
+    "bluish green": (0, 158, 115),
+    "blue": (0, 114, 178),
+    "orange": (230, 159, 0),
+    "sky blue": (86, 180, 233),
+    "reddish purple": (204, 121, 167),
+    "yellow": (240, 228, 66),
+    "black": (0, 0, 0),
+}
+
+#: Label colours: the Okabe-Ito set, its vermillion, bluish green and blue first where the paper's
+#: original figures used pure red, green and blue (pure red and green are confused by colour-blind
+#: readers); yellow and black last, as they vanish on white and on dark masks.
+PALETTE = np.array(list(OKABE_ITO.values()), dtype=np.uint8)
 PALETTE.setflags(write=False)
 
 
@@ -28,6 +41,7 @@ def make_palette(n_colors: int) -> np.ndarray:
 
     The extension walks the hue circle by the golden angle at three brightness levels, so
     every colour added is distinct and the result does not depend on anything but ``n_colors``.
+    Only the first eight (the Okabe-Ito set) are colour-blind safe.
 
     Returns
     -------
@@ -173,3 +187,87 @@ def boundary_overlay(image, labels, color=(255, 255, 0)) -> np.ndarray:
     out = _check_rgb_image(image, labels.shape).copy()
     out[find_boundaries(labels, mode="thick")] = np.asarray(color, dtype=np.uint8)
     return out
+
+
+def with_alpha(rgb, mask) -> np.ndarray:
+    """An RGB picture as RGBA: opaque where ``mask`` is True, fully transparent elsewhere.
+
+    Returns
+    -------
+    ndarray of shape (H, W, 4), uint8
+    """
+    rgb = np.asarray(rgb)
+    mask = np.asarray(mask, dtype=bool)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.shape[:2] != mask.shape:
+        raise ValueError(f"expected an (H, W, 3) picture and an (H, W) mask, got {rgb.shape} and {mask.shape}")
+    return np.dstack([rgb, np.where(mask, 255, 0).astype(np.uint8)])
+
+
+def fill_overlay(image, labels, colors=None, opacity: float = 0.4) -> np.ndarray:
+    """Each segment filled in its colour at ``opacity`` over the image, its edge drawn opaque.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W, 3) or (H, W), uint8
+    labels : ndarray of shape (H, W), int
+        Component per pixel; -1 ("none") pixels are left as they are.
+    colors : ndarray of shape (N, 3), uint8, optional
+        Default: :func:`make_palette` with one colour per label.
+    opacity : float in [0, 1], default=0.4
+
+    Returns
+    -------
+    ndarray of shape (H, W, 3), uint8
+    """
+    from skimage.segmentation import find_boundaries
+
+    labels = np.asarray(labels)
+    if labels.ndim != 2 or labels.size == 0 or labels.dtype.kind not in "iu" or labels.min() < -1:
+        raise ValueError(f"labels must be a non-empty (H, W) integer array, >= -1, got {labels.dtype} {labels.shape}")
+    if not 0 <= opacity <= 1:
+        raise ValueError(f"opacity must lie in [0, 1], got {opacity!r}")
+    out = _check_rgb_image(image, labels.shape).copy()
+    used = labels >= 0
+    colors = make_palette(int(labels.max()) + 1 if used.any() else 1) if colors is None else np.asarray(colors)
+    if colors.ndim != 2 or colors.shape[1] != 3 or colors.shape[0] <= labels.max():
+        raise ValueError(f"colors must have shape (> {int(labels.max())}, 3), got {colors.shape}")
+    fill = colors[labels[used]].astype(np.float64)
+    out[used] = np.rint((1 - opacity) * out[used] + opacity * fill).astype(np.uint8)
+    # 'inner': the edge pixels on each side of a boundary (and along the mask), drawn in their own
+    # segment's colour. Shifted by one, as 'inner' treats label 0 as background with no edge.
+    edges = find_boundaries(labels.astype(np.int64) + 1, mode="inner") & used
+    out[edges] = colors[labels[edges]]
+    return out
+
+
+def overlay_with_legend(image, labels, n_labels: int, names=None, opacity: float = 0.4) -> np.ndarray:
+    """:func:`fill_overlay` with a :func:`legend` of the segments under it.
+
+    Parameters
+    ----------
+    image : ndarray of shape (H, W, 3) or (H, W), uint8
+    labels : ndarray of shape (H, W), int; -1 for masked-out pixels
+    n_labels : int
+        Number of components K (a component may hold no pixel).
+    names : sequence of K str, optional
+    opacity : float, default=0.4
+
+    Returns
+    -------
+    ndarray of shape (H + h, max(W, w), 3), uint8; (..., 4) RGBA, transparent on the
+    masked-out pixels, when any label is -1
+    """
+    from gmm.legend import legend, legend_entries
+
+    colors = make_palette(n_labels)
+    picture = fill_overlay(image, labels, colors, opacity)
+    strip = legend(legend_entries(labels, colors, names), picture.shape[1])
+    canvas = np.full((picture.shape[0] + strip.shape[0], strip.shape[1], 3), 255, dtype=np.uint8)
+    canvas[: picture.shape[0], : picture.shape[1]] = picture
+    canvas[picture.shape[0]:] = strip
+    used = np.asarray(labels) >= 0
+    if used.all():
+        return canvas
+    opaque = np.ones(canvas.shape[:2], dtype=bool)
+    opaque[: used.shape[0], : used.shape[1]] = used
+    return with_alpha(canvas, opaque)

@@ -217,3 +217,18 @@ def test_pixel_features_match_per_pixel_conversion(rgb, space):
     g = pixel_features(rgb, space, spatial_weight=3.0)
     np.testing.assert_array_equal(g[:, :-2], f)
     np.testing.assert_allclose(g[:, -2:], spatial_features(rgb.shape[:2], 3.0))
+
+
+def test_read_pixels_keeps_alpha_and_dtype(tmp_path):
+    from gmm.image import read_pixels
+
+    rgba = np.zeros((2, 2, 4), dtype=np.uint8)
+    rgba[..., 3] = (0, 255)
+    Image.fromarray(rgba, mode="RGBA").save(tmp_path / "a.png")
+    raw = read_pixels(tmp_path / "a.png")
+    assert raw.shape == (2, 2, 4) and raw.dtype == np.uint8
+    np.testing.assert_array_equal(raw, rgba)
+    deep = np.array([[0, 65535]], dtype=np.uint16)
+    assert read_pixels(deep) is deep
+    with pytest.raises(FileNotFoundError):
+        read_pixels(tmp_path / "nothere.png")
