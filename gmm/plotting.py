@@ -17,6 +17,8 @@ import io
 
 import numpy as np
 
+from gmm.render import OKABE_ITO as _OKABE_ITO
+
 #: File formats figure_bytes writes, with the metadata that would otherwise change each run.
 STABLE_METADATA = {
     "png": {"Software": None},
@@ -29,6 +31,116 @@ DEFAULT_DPI = 100
 #: E-step is exactly zero in exact arithmetic, and its computed value (1e-17 .. 1e-14) changes
 #: with the BLAS build. Plots draw this floor instead of the noise under it.
 ROUNDING_FLOOR = 1e-12
+
+
+# ------------------------------------------------------------------------------ style
+#: Width of the paper's text block (A4 with 25 mm margins: 160 mm), in inches.
+TEXT_WIDTH = 160 / 25.4
+#: Width of a full-width figure: a little under :data:`TEXT_WIDTH`, so that a figure included at
+#: its natural size never overfills the line.
+FULL_WIDTH = 6.2
+#: Smallest text (points) in any figure, at the size it is drawn and printed at.
+MIN_FONT_SIZE = 7.0
+#: The colour-blind-safe qualitative palette (Okabe & Ito), name -> uint8 RGB; see :data:`gmm.render.OKABE_ITO`.
+OKABE_ITO = _OKABE_ITO
+#: One colour per component meaning, the same in every figure (the fox is blue everywhere).
+#: Background, animal and grass keep the original paper's red, blue and green as their Okabe-Ito
+#: counterparts; the football classes (:data:`gmm.data.FOOTBALL_CLASSES`) take the rest, and the
+#: turf is green like grass.
+COMPONENT_COLOURS = {
+    "background": _OKABE_ITO["vermillion"],
+    "animal": _OKABE_ITO["blue"],
+    "grass": _OKABE_ITO["bluish green"],
+    "turf": _OKABE_ITO["bluish green"],
+    "line_paint": _OKABE_ITO["yellow"],
+    "end_zone": _OKABE_ITO["reddish purple"],
+    "team_a": _OKABE_ITO["blue"],
+    "players": _OKABE_ITO["blue"],
+    "team_b": _OKABE_ITO["vermillion"],
+    "skin": _OKABE_ITO["orange"],
+    "ball": _OKABE_ITO["sky blue"],
+    "shadow": _OKABE_ITO["black"],
+}
+#: Colours of lines that stand for methods, runs or quantities rather than components: Okabe-Ito
+#: without yellow, which vanishes on white.
+LINE_COLOURS = tuple("#{:02x}{:02x}{:02x}".format(*_OKABE_ITO[name]) for name in (
+    "blue", "vermillion", "bluish green", "orange", "reddish purple", "sky blue", "black"))
+
+
+def style_params() -> dict:
+    """The rc parameters of every figure of the project (see :func:`figure_style`).
+
+    Text is 8 pt (ticks and legends 7 pt) at the size the figure is drawn, which is the size it is
+    printed at; lines cycle through :data:`LINE_COLOURS`; axis offsets (``+4.949`` over ticks of
+    ``1e-5``) are off, so a tick reads as the value it marks.
+    """
+    from cycler import cycler
+
+    small, normal = MIN_FONT_SIZE, MIN_FONT_SIZE + 1
+    return {
+        "font.size": normal, "axes.titlesize": normal, "axes.labelsize": normal, "figure.titlesize": normal,
+        "figure.labelsize": normal, "xtick.labelsize": small, "ytick.labelsize": small,
+        "legend.fontsize": small, "legend.title_fontsize": small,
+        "axes.prop_cycle": cycler(color=list(LINE_COLOURS)), "axes.formatter.useoffset": False,
+        "axes.linewidth": 0.6, "axes.titlepad": 3.0, "lines.linewidth": 1.0, "lines.markersize": 3.0,
+        "xtick.major.width": 0.6, "ytick.major.width": 0.6, "xtick.major.size": 2.5, "ytick.major.size": 2.5,
+        "legend.framealpha": 0.85, "legend.borderpad": 0.3, "legend.handlelength": 1.5,
+        "figure.dpi": DEFAULT_DPI, "savefig.dpi": DEFAULT_DPI, "image.interpolation": "nearest",
+        "figure.constrained_layout.h_pad": 0.02, "figure.constrained_layout.w_pad": 0.02,
+    }
+
+
+def figure_style():
+    """Context manager: figures made inside it take the project's style (:func:`style_params`).
+
+    Sizes are read when an artist is made, so the figure must be made inside the context.
+    """
+    import matplotlib
+
+    return matplotlib.rc_context(style_params())
+
+
+def use_figure_style() -> None:
+    """Apply the project's style to every later figure of this process (the notebooks' first cell)."""
+    import matplotlib
+
+    matplotlib.rcParams.update(style_params())
+
+
+def printed_figure(height: float, width: float = FULL_WIDTH, nrows: int = 1, ncols: int = 1, **kwargs):
+    """A figure of ``width`` x ``height`` inches, the size it is printed at, and its axes.
+
+    Parameters
+    ----------
+    height, width : float
+        Inches; ``width`` at most :data:`TEXT_WIDTH` (the paper includes figures at their natural size).
+    nrows, ncols : int
+    **kwargs
+        Passed to :func:`matplotlib.pyplot.subplots` (``layout`` defaults to ``"constrained"``).
+
+    Returns
+    -------
+    (matplotlib Figure, Axes or array of Axes)
+    """
+    import matplotlib.pyplot as plt
+
+    if not 0 < width <= TEXT_WIDTH:
+        raise ValueError(f"width {width} in does not fit the paper's text width ({TEXT_WIDTH:.2f} in)")
+    kwargs.setdefault("layout", "constrained")
+    return plt.subplots(nrows, ncols, figsize=(width, height), **kwargs)
+
+
+def component_colours(names) -> np.ndarray:
+    """Colours (uint8, shape (K, 3)) of components named ``names``, from :data:`COMPONENT_COLOURS`.
+
+    A name without a colour of its own (``None``, ``"component 4"``) gets the first palette colour
+    no named component uses, so every component of one figure is distinct.
+    """
+    names = list(names)
+    chosen = [COMPONENT_COLOURS.get(name) for name in names]
+    spare = iter(tuple(int(v) for v in c) for c in palette(len(names) + len(COMPONENT_COLOURS))
+                 if tuple(int(v) for v in c) not in chosen)
+    return np.array([colour if colour is not None else next(spare) for colour in chosen], dtype=np.uint8)
 
 
 # ------------------------------------------------------------------------------ encoding
@@ -49,12 +161,13 @@ def history_png_bytes(history, title: str) -> bytes:
     """The ELBO curve (:func:`plot_history`) of one fit as PNG bytes (for the CLI's ``--save-elbo``)."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(6, 3.5), dpi=DEFAULT_DPI)
-    ax = figure.subplots()
-    plot_history(history, ax=ax)
-    ax.set_title(title, fontsize=9)
-    figure.tight_layout()
-    return figure_bytes(figure, "png", dpi=DEFAULT_DPI)
+    with figure_style():
+        figure = Figure(figsize=(6, 3.5), dpi=DEFAULT_DPI)
+        ax = figure.subplots()
+        plot_history(history, ax=ax)
+        ax.set_title(title)
+        figure.tight_layout()
+        return figure_bytes(figure, "png", dpi=DEFAULT_DPI)
 
 
 # ------------------------------------------------------------------------------ EM curves
@@ -79,22 +192,22 @@ def plot_history(history, ax=None, *, show_kl=True):
     ax.set_xlabel("iteration")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("mean per sample (nats)")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right")
     if not show_kl:
         return ax
     twin = ax.twinx()
-    twin.plot(it + 1, np.maximum(history.kl_m, ROUNDING_FLOOR), color="tab:red", lw=1, label="KL after M-step")
+    twin.plot(it + 1, np.maximum(history.kl_m, ROUNDING_FLOOR), color="k", lw=1, label="KL after M-step")
     e_step = np.abs(np.asarray(history.kl, dtype=np.float64))
     if np.nanmax(e_step) < ROUNDING_FLOOR:
-        twin.axhline(ROUNDING_FLOOR, color="tab:gray", lw=1, ls=":",
+        twin.axhline(ROUNDING_FLOOR, color="0.45", lw=1, ls=":",
                      label=f"|KL| after E-step < {ROUNDING_FLOOR:.0e} (rounding)")
     else:
-        twin.plot(it, np.maximum(e_step, ROUNDING_FLOOR), color="tab:gray", lw=1, ls=":", label="|KL| after E-step")
+        twin.plot(it, np.maximum(e_step, ROUNDING_FLOOR), color="0.45", lw=1, ls=":", label="|KL| after E-step")
     twin.set_yscale("log")
     twin.set_ylim(bottom=ROUNDING_FLOOR / 10)
     twin.yaxis.set_major_locator(LogLocator(base=10, numticks=5))
-    twin.set_ylabel("KL gap (nats)", color="tab:red")
-    twin.legend(loc="center right", fontsize=8)
+    twin.set_ylabel("KL gap (nats)")
+    twin.legend(loc="center right")
     return [ax, twin]
 
 
@@ -116,29 +229,46 @@ def show_label_map(ax, labels, *, title=None, colors=None, names=None, axes_in_p
     colors = palette(int(labels.max()) + 1 if names is None else len(names)) if colors is None else colors
     ax.imshow(palette_image(labels, colors), interpolation="nearest")
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title)
     if not axes_in_pixels:
         ax.set_axis_off()
     if names is not None:
         from matplotlib.patches import Patch
 
         handles = [Patch(color=np.asarray(colors[k]) / 255, label=name) for k, name in enumerate(names)]
-        ax.legend(handles=handles, loc="upper right", fontsize=7, framealpha=0.8)
+        ax.legend(handles=handles, loc="upper right")
     return ax
 
 
-def mask_grid(axes_row, masks, *, row_label=None):
-    """Draw component masks (K, H, W) as white-on-black panels along ``axes_row`` (paper's Fig. 1)."""
+def mask_grid(axes_row, masks, *, row_label=None, colors=None, off=(255, 255, 255)):
+    """Draw component masks (K, H, W) along ``axes_row`` (paper's Fig. 1), each in its component's colour.
+
+    Parameters
+    ----------
+    axes_row : sequence of K matplotlib Axes
+    masks : ndarray of shape (K, H, W), bool
+    row_label : str, optional
+        Label of the row, on the first panel's vertical axis.
+    colors : (K, 3) uint8, optional
+        The components' colours (the palette by default): the same as their curves in other
+        panels, so that a mask names the curve it belongs to (white-on-black masks would not).
+    off : RGB
+        Colour of the pixels outside the mask.
+
+    Each panel's title gives the component's share of the pixels.
+    """
     masks = np.asarray(masks, dtype=bool)
     if len(axes_row) != masks.shape[0]:
         raise ValueError(f"{masks.shape[0]} masks for {len(axes_row)} axes")
+    colors = palette(masks.shape[0]) if colors is None else np.asarray(colors, dtype=np.uint8)
     for k, (ax, mask) in enumerate(zip(axes_row, masks)):
-        ax.imshow(mask, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        picture = np.where(mask[..., None], colors[k], np.asarray(off, dtype=np.uint8)).astype(np.uint8)
+        ax.imshow(picture, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"component {k} ({100 * mask.mean():.1f}%)", fontsize=7)
+        ax.set_title(f"component {k} ({100 * mask.mean():.1f}%)")
     if row_label:
-        axes_row[0].set_ylabel(row_label, fontsize=8)
+        axes_row[0].set_ylabel(row_label)
 
 
 def histogram_with_components(ax, values, counts, mixing, means, variances, *, color="k", label=None, colors=None,
@@ -218,7 +348,7 @@ def plot_mixture_1d(ax, x, model, *, bins=60):
     ax.plot(grid, total, "k-", lw=1, label="mixture")
     ax.set_xlabel("y")
     ax.set_ylabel("density")
-    ax.legend(fontsize=8)
+    ax.legend()
     return ax
 
 
@@ -261,16 +391,16 @@ def plot_elbo_terms(axes, history):
     left, right = axes
     it = np.arange(history.n_iter)
     left.plot(it, history.log_likelihood, "k-", label=r"$\log p(y\mid\theta_t)$")
-    left.plot(it, history.expected_complete, "-", color="tab:blue", label=r"$E_{q_t}[\log p(y,z\mid\theta_t)]$")
-    left.plot(it, history.entropy, "-", color="tab:orange", label=r"$H(q_t)$")
+    left.plot(it, history.expected_complete, "-", color=LINE_COLOURS[0], label=r"$E_{q_t}[\log p(y,z\mid\theta_t)]$")
+    left.plot(it, history.entropy, "-", color=LINE_COLOURS[3], label=r"$H(q_t)$")
     left.set_xlabel("iteration")
     left.set_ylabel("nats per sample")
-    left.legend(fontsize=8)
+    left.legend()
     gap = np.asarray(history.kl_m, dtype=np.float64)
-    right.semilogy(it + 1, np.where(gap > 0, gap, np.nan), "o-", ms=3, color="tab:red", label="KL after M-step")
+    right.semilogy(it + 1, np.where(gap > 0, gap, np.nan), "o-", ms=3, color=LINE_COLOURS[1], label="KL after M-step")
     right.set_xlabel("iteration")
     right.set_ylabel("KL gap (nats per sample)")
-    right.legend(fontsize=8)
+    right.legend()
     return axes
 
 
@@ -300,15 +430,17 @@ def plot_segmentation(result, colors=None, names=None, photo=None):
     resp = result.responsibilities()
     n = 3 + (photo is not None)
     height, width = result.labels.shape
-    fig, axes = plt.subplots(1, n, figsize=(3.3 * n, 3.3 * height / width + 0.8), layout="constrained")
+    # Full text width, the panels as high as the image's aspect asks, plus titles and the colour bar's room.
+    panel = FULL_WIDTH / (n + 0.3)
+    fig, axes = plt.subplots(1, n, figsize=(FULL_WIDTH, panel * height / width + 0.45), layout="constrained")
     if photo is not None:
         show_photo_panel(axes[0], photo)
     hard, soft, unsure = axes[-3:]
     show_label_map(hard, result.labels, title="hard: most probable component", colors=colors, names=names)
     soft.imshow(soft_image(resp, colors), interpolation="nearest")
-    soft.set_title(r"soft: $\sum_k r_k\,$colour$_k$", fontsize=9)
+    soft.set_title(r"soft: $\sum_k r_k\,$colour$_k$")
     shown = unsure.imshow(1.0 - resp.max(axis=2), cmap="magma", vmin=0.0, vmax=1.0 - 1.0 / k, interpolation="nearest")
-    unsure.set_title(r"uncertainty $1-\max_k r_k$", fontsize=9)
+    unsure.set_title(r"uncertainty $1-\max_k r_k$")
     fig.colorbar(shown, ax=unsure, shrink=0.8)
     for ax in (soft, unsure):
         ax.set_xticks([])
@@ -329,7 +461,7 @@ def plot_responsibility_crops(axes, resp, crop, names, labels=None, colors=None)
         raise ValueError(f"{resp.shape[2]} components for {len(panels)} axes")
     for k, ax in enumerate(panels):
         ax.imshow(resp[rows, cols, k], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-        ax.set_title(f"$r$ {names[k]}", fontsize=9)
+        ax.set_title(f"$r$ {names[k]}")
         ax.set_xticks([])
         ax.set_yticks([])
     return axes
@@ -350,19 +482,19 @@ def plot_channel_histograms(axes, image, rgb_model, grey_model, *, scale=1.0 / 2
     for channel, (ax, name) in enumerate(zip(axes[:3], ("red", "green", "blue"))):
         mixing, means, variances = channel_marginals(rgb_model, channel, scale)
         histogram_with_components(ax, colour.values[:, channel], colour.counts, mixing, means, variances,
-                                  color=f"tab:{name}", log=log)
-        ax.set_title(f"{name} channel, RGB model components", fontsize=9)
+                                  color="k", log=log)
+        ax.set_title(f"{name} channel, RGB model components")
     grey = distinct_pixels(to_grey(image))
     mixing, means, variances = channel_marginals(grey_model, 0, scale)
     histogram_with_components(axes[3], grey.values[:, 0], grey.counts, mixing, means, variances, color="k", log=log)
-    axes[3].set_title("grey level, grey model components", fontsize=9)
+    axes[3].set_title("grey level, grey model components")
     return axes
 
 
 def show_photo_panel(ax, image, title="photo (local only, not redistributed)"):
     """Draw the photo itself; notebooks call this only when run locally with ``show_photo=True``."""
     ax.imshow(image)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title)
     return ax
 
 
@@ -373,7 +505,7 @@ def plot_value_counts(ax, counts_by_name: dict):
         ax.loglog(np.arange(1, ranked.size + 1), ranked, label=f"{name}: {ranked.size:,} distinct")
     ax.set_xlabel("distinct value, by rank")
     ax.set_ylabel("pixels holding it")
-    ax.legend(fontsize=8)
+    ax.legend()
     return ax
 
 
@@ -397,7 +529,7 @@ def plot_per_frame(ax, series_by_name: dict, *, ylabel, clip_starts=(), log=Fals
         ax.set_yscale("log")
     ax.set_xlabel("frame")
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=7)
+    ax.legend()
     return ax
 
 
@@ -405,16 +537,16 @@ def plot_frame_rates(ax, rates_by_name: dict, targets: dict | None = None):
     """Horizontal bars of frames per second, one per name, with dashed lines at ``targets`` {label: fps}."""
     names = list(rates_by_name)
     rates = [rates_by_name[name] for name in names]
-    ax.barh(np.arange(len(names)), rates, color="tab:blue")
+    ax.barh(np.arange(len(names)), rates, color=LINE_COLOURS[0])
     for y, rate in enumerate(rates):
-        ax.text(rate, y, f" {rate:.0f}", va="center", fontsize=7)
+        ax.text(rate, y, f" {rate:.0f}", va="center")
     for k, (label, value) in enumerate((targets or {}).items()):
         ax.axvline(value, color=f"C{k + 1}", ls="--", lw=1, label=label)
-    ax.set_yticks(np.arange(len(names)), names, fontsize=8)
+    ax.set_yticks(np.arange(len(names)), names)
     ax.invert_yaxis()
     ax.set_xlabel("frames per second")
     if targets:
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(loc="lower right")
     return ax
 
 
@@ -450,7 +582,7 @@ def plot_dof_history(ax, dof, names=None, *, colors=None, linestyle="-", label=N
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
     ax.set_ylabel(r"degrees of freedom $\nu_k$")
-    ax.legend(fontsize=7)
+    ax.legend()
     return ax
 
 
@@ -470,7 +602,7 @@ def show_changed_labels(ax, reference, labels, *, colors=None, title=None, uncha
     picture[changed] = colors[labels[changed]]
     ax.imshow(picture, interpolation="nearest")
     if title:
-        ax.set_title(f"{title} ({100 * changed.mean():.1f}%)", fontsize=9)
+        ax.set_title(f"{title} ({100 * changed.mean():.1f}%)")
     return ax
 
 
@@ -487,7 +619,7 @@ def show_scale_map(ax, scales, *, title=None, vmin=None, vmax=None, cmap="magma"
     norm = LogNorm(vmin=scales.min() if vmin is None else vmin, vmax=scales.max() if vmax is None else vmax)
     shown = ax.imshow(scales, cmap=cmap, norm=norm, interpolation="nearest")
     if title:
-        ax.set_title(title, fontsize=9)
+        ax.set_title(title)
     return shown
 
 
@@ -507,7 +639,7 @@ def plot_gap_to_optimum(ax, traces: dict, optimum: float, *, x="evaluations", ta
         ax.axhline(target, color="k", ls=":", lw=0.8, label=f"{target:g} below")
     ax.set_xlabel("passes over the data (evaluations)" if x == "evaluations" else "wall time (s)")
     ax.set_ylabel("gap to the optimum (nats per pixel)")
-    ax.legend(fontsize=7)
+    ax.legend()
     return ax
 
 
@@ -525,10 +657,31 @@ def plot_collapse(ax, spreads, log_likelihood, *, slope=None, reference=None, xl
         ax.semilogx(spreads, values[smallest] + slope * (np.log10(spreads[smallest]) - np.log10(spreads)), "k--",
                     lw=0.8, label=f"{slope:.3g} nats per decade")
     if reference is not None:
-        ax.axhline(reference, color="tab:red", ls=":", lw=0.8, label=reference_label)
+        ax.axhline(reference, color=LINE_COLOURS[1], ls=":", lw=0.8, label=reference_label)
     if not ax.xaxis_inverted():
         ax.invert_xaxis()
     ax.set_xlabel(xlabel)
     ax.set_ylabel("mean log-likelihood (nats per pixel)")
-    ax.legend(fontsize=7)
+    ax.legend()
+    return ax
+
+
+def plot_paired_differences(ax, differences: dict, intervals: dict, *, xlabel="colour minus grey"):
+    """Per-unit paired differences (dots) and the interval of their mean (bar), one row per metric.
+
+    ``differences``: metric name -> array of differences (one per frame); ``intervals``: metric name
+    -> (mean, low, high). A dotted line marks zero: an interval that crosses it does not decide.
+    """
+    names = list(differences)
+    for row, name in enumerate(names):
+        d = np.asarray(differences[name], dtype=np.float64)
+        # Deterministic vertical spread of the dots, so that equal values stay visible.
+        ax.plot(d, row + np.linspace(-0.18, 0.18, d.size), "o", ms=2.5, alpha=0.5, color=LINE_COLOURS[0])
+        mean, low, high = intervals[name]
+        ax.errorbar([mean], [row], xerr=[[mean - low], [high - mean]], fmt="s", ms=4, capsize=3,
+                    color=LINE_COLOURS[1], lw=1.2)
+    ax.axvline(0.0, color="k", ls=":", lw=0.8)
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.set_xlabel(xlabel)
     return ax

@@ -177,3 +177,35 @@ def test_main_compares_with_the_checkout(tmp_path, monkeypatch, capsys):
     other = _folder(tmp_path / "other", {"97_a.png": _curve()}, {"97_demo": {"k": 2}})
     assert reproduce.main([str(other)]) == 1
     assert "not reproduced: numbers 97_demo/k: committed 1, rerun 2" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------ vector copies
+
+
+def _pdf(shift=0.0) -> bytes:
+    fig = Figure(figsize=(3, 2))
+    fig.subplots().plot([0, 1], [shift, 1 + shift])
+    return figure_bytes(fig, "pdf")
+
+
+def test_pdf_counts_as_reproduced_when_its_png_sibling_is(tmp_path):
+    # The PDFs differ byte for byte; no rasteriser is asked, the PNG decides.
+    committed = _folder(tmp_path / "committed", {"97_a.png": _curve(), "97_a.pdf": _pdf()})
+    rerun = _folder(tmp_path / "rerun", {"97_a.png": _curve(), "97_a.pdf": _pdf(0.5)})
+    assert reproduce.compare_figures(committed, rerun) == []
+
+
+def test_pdf_fails_with_its_png_sibling_or_without_one(tmp_path):
+    committed = _folder(tmp_path / "committed", {"97_a.png": _curve(), "97_a.pdf": _pdf(), "97_b.pdf": _pdf()})
+    rerun = _folder(tmp_path / "rerun", {"97_a.png": _curve(shift=1.0), "97_a.pdf": _pdf(), "97_b.pdf": _pdf()})
+    problems = reproduce.compare_figures(committed, rerun)
+    assert len(problems) == 3
+    assert problems[0].startswith("97_a.png: RMS")
+    assert "97_a.pdf: its PNG sibling 97_a.png was not reproduced" in problems
+    assert "97_b.pdf: no committed PNG sibling 97_b.png to compare it by" in problems
+
+
+def test_missing_pdf_is_reported(tmp_path):
+    committed = _folder(tmp_path / "committed", {"97_a.png": _curve(), "97_a.pdf": _pdf()})
+    rerun = _folder(tmp_path / "rerun", {"97_a.png": _curve()})
+    assert reproduce.compare_figures(committed, rerun) == ["97_a.pdf: committed but not made by the rerun"]

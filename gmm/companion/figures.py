@@ -34,16 +34,24 @@ def figure_path(name: str, fmt: str = "png", directory: Path | None = None) -> P
     return directory / f"{name}.{fmt}"
 
 
-def save_figure(fig, name: str, *, fmt: str = "png", dpi: int = DEFAULT_DPI, directory=None, close=False) -> Path:
-    """Save ``fig`` as ``<figures>/<name>.<fmt>`` and declare its provenance.
+#: Formats of a figure the paper includes: the PDF for the paper (vector, text at its drawn size),
+#: the PNG for the notebooks and for comparing reruns by image similarity.
+PAPER_FORMATS = ("png", "pdf")
+
+
+def save_figure(fig, name: str, *, fmt="png", dpi: int = DEFAULT_DPI, directory=None, close=False) -> Path:
+    """Save ``fig`` as ``<figures>/<name>.<fmt>`` (one file per format) and declare its provenance.
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
     name : str
         ``NN_description``: ``NN`` is the notebook's number, so every file names its source.
-    fmt : {"png", "pdf", "svg"}
+    fmt : {"png", "pdf", "svg"} or sequence of them
+        E.g. :data:`PAPER_FORMATS` for a figure of the paper: ``name.png`` and ``name.pdf``, both
+        declared in the manifest.
     dpi : int
+        Resolution of a PNG (at least 100).
     directory : path, optional
         Defaults to the run's figures folder (``figures/``, or the pipeline's scratch folder).
         A ``figures/local/`` folder (:func:`output_dir`) is never recorded in the manifest.
@@ -52,17 +60,21 @@ def save_figure(fig, name: str, *, fmt: str = "png", dpi: int = DEFAULT_DPI, dir
 
     Returns
     -------
-    pathlib.Path of the written file.
+    pathlib.Path of the file written in the first format.
     """
-    path = figure_path(name, fmt, directory)
-    atomic_write(path, figure_bytes(fig, fmt, dpi))
-    if path.parent.name != "local":
-        provenance.declare("figures", path.name, path, path.parent / provenance.MANIFEST_NAME)
+    formats = (fmt,) if isinstance(fmt, str) else tuple(fmt)
+    if not formats:
+        raise ValueError("no figure format given")
+    paths = [figure_path(name, one, directory) for one in formats]  # every name and format checked first
+    for path, one in zip(paths, formats):
+        atomic_write(path, figure_bytes(fig, one, dpi))
+        if path.parent.name != "local":
+            provenance.declare("figures", path.name, path, path.parent / provenance.MANIFEST_NAME)
     if close:
         import matplotlib.pyplot as plt
 
         plt.close(fig)
-    return path
+    return paths[0]
 
 
 def output_dir(show_photo: bool) -> Path | None:

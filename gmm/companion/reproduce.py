@@ -7,7 +7,9 @@ Recorded numbers are written at the precision that is stable across machines, so
 equal exactly. Figures may differ by anti-aliasing and sub-pixel shifts of curves drawn from
 fits that agree to about 1e-12, so they are compared with matplotlib's ``compare_images``: the
 root-mean-square difference of the two images' grey values (0-255) must stay within
-:data:`FIGURE_RMS_TOLERANCE`.
+:data:`FIGURE_RMS_TOLERANCE`. A vector copy (a PDF for the paper) is drawn from the same figure as
+its PNG sibling: it counts as reproduced when that PNG is, so no PDF rasteriser (ghostscript) is
+needed.
 """
 
 from __future__ import annotations
@@ -25,29 +27,64 @@ FIGURE_RMS_TOLERANCE = 2.0
 
 def compare_figures(committed: Path, rerun: Path, tol: float = FIGURE_RMS_TOLERANCE) -> list[str]:
     """Problems of each committed figure (manifest entries) against its rerun copy."""
-    from matplotlib.testing.compare import compare_images
-    from matplotlib.testing.exceptions import ImageComparisonFailure
-
     problems = []
     figures = provenance.load_manifest(committed / provenance.MANIFEST_NAME)["figures"]
     rerun_figures = provenance.load_manifest(rerun / provenance.MANIFEST_NAME)["figures"]
-    for name in sorted(set(figures) | set(rerun_figures)):
-        if name not in rerun_figures:
-            problems.append(f"{name}: committed but not made by the rerun")
-        elif name not in figures:
-            problems.append(f"{name}: made by the rerun but not committed")
-        elif not (committed / name).is_file() or not (rerun / name).is_file():
-            side = "committed" if not (committed / name).is_file() else "rerun"
-            problems.append(f"{name}: listed in the {side} manifest but its file is missing")
-        elif provenance.sha256_file(committed / name) != provenance.sha256_file(rerun / name):
-            try:
-                result = compare_images(str(committed / name), str(rerun / name), tol, in_decorator=True)
-            except ImageComparisonFailure as error:  # e.g. the image sizes differ
-                problems.append(f"{name}: {error}")
-                continue
-            if result is not None:
-                problems.append(f"{name}: RMS {result['rms']:.2f} > {tol} (diff image {result['diff']})")
+    names = sorted(set(figures) | set(rerun_figures))
+    failed = set()
+    for name in names:
+        problem = _presence_problem(name, figures, rerun_figures, committed, rerun)
+        if problem is None and Path(name).suffix in COMPARED_BY_IMAGE:
+            problem = _image_problem(committed / name, rerun / name, tol)
+        if problem is not None:
+            problems.append(f"{name}: {problem}")
+            failed.add(name)
+    for name in names:
+        if Path(name).suffix not in COMPARED_BY_IMAGE and name not in failed:
+            problem = _sibling_problem(name, figures, failed)
+            if problem is not None:
+                problems.append(f"{name}: {problem}")
     return problems
+
+
+#: Figure files compared by image similarity; the others (PDF, SVG) by their PNG sibling.
+COMPARED_BY_IMAGE = (".png",)
+
+
+def _presence_problem(name, figures, rerun_figures, committed, rerun):
+    """Why a figure cannot be compared (missing on one side), or None."""
+    if name not in rerun_figures:
+        return "committed but not made by the rerun"
+    if name not in figures:
+        return "made by the rerun but not committed"
+    if not (committed / name).is_file() or not (rerun / name).is_file():
+        side = "committed" if not (committed / name).is_file() else "rerun"
+        return f"listed in the {side} manifest but its file is missing"
+    return None
+
+
+def _image_problem(committed_file: Path, rerun_file: Path, tol: float):
+    """Why a rerun PNG differs from the committed one beyond ``tol`` RMS, or None."""
+    from matplotlib.testing.compare import compare_images
+    from matplotlib.testing.exceptions import ImageComparisonFailure
+
+    if provenance.sha256_file(committed_file) == provenance.sha256_file(rerun_file):
+        return None
+    try:
+        result = compare_images(str(committed_file), str(rerun_file), tol, in_decorator=True)
+    except ImageComparisonFailure as error:  # e.g. the image sizes differ
+        return str(error)
+    return None if result is None else f"RMS {result['rms']:.2f} > {tol} (diff image {result['diff']})"
+
+
+def _sibling_problem(name: str, figures: dict, failed: set):
+    """Why a vector figure does not count as reproduced: its PNG sibling is not committed or failed."""
+    sibling = str(Path(name).with_suffix(".png"))
+    if sibling not in figures:
+        return f"no committed PNG sibling {sibling} to compare it by"
+    if sibling in failed:
+        return f"its PNG sibling {sibling} was not reproduced"
+    return None
 
 
 def compare_numbers(committed: Path, rerun: Path) -> list[str]:
