@@ -1,8 +1,10 @@
 """Regions of a label map: connected pieces of one label, and pieces of one label enclosed by another.
 
 Colour classes are not regions: a label map from a per-pixel mixture puts the same label on many
-separate pieces. The functions here find those pieces (scipy.ndimage), e.g. the fox's dark nose,
-a region of the background component enclosed by the animal.
+separate pieces. The functions here find those pieces (scikit-image, scipy.ndimage):
+:func:`connected_regions` numbers every piece, merging speckle into a neighbour, as a label image
+1..R that scikit-image and the BSDS500 tools read; :func:`enclosed_regions` finds, e.g., the fox's
+dark nose, a region of the background component enclosed by the animal.
 """
 
 from __future__ import annotations
@@ -91,9 +93,9 @@ def connected_regions(labels, min_size: int = 1, *, connectivity: int = 4, featu
         raise ValueError(f"connectivity must be 4 or 8, got {connectivity!r}")
     means_of = None
     if features is not None:
-        flat = np.asarray(features, dtype=np.float64).reshape(labels.size, -1)
-        if np.shape(features)[:2] != labels.shape:
+        if np.ndim(features) not in (2, 3) or np.shape(features)[:2] != labels.shape:
             raise ValueError(f"features must have shape {labels.shape} or {labels.shape} + (d,), got {np.shape(features)}")
+        flat = np.asarray(features, dtype=np.float64).reshape(labels.size, -1)
         means_of = lambda regions, n: _region_means(regions, flat, n)  # noqa: E731
     shifted = labels.astype(np.int64) - int(labels.min()) + 1  # every label > 0: none is background
     regions = connected_components(shifted, background=0, connectivity=connectivity // 4).astype(np.int64) - 1

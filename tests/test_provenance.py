@@ -573,6 +573,7 @@ def test_a_results_file_read_by_a_notebook_is_an_input(tmp_path, monkeypatch):
 
     monkeypatch.setattr(paths, "REPO_ROOT", tmp_path)
     monkeypatch.setattr(provenance, "_READ_FILES", {})
+    monkeypatch.setattr(importlib.import_module("gmm.data.registry"), "_LOADED", {})  # other tests' loads
     results = tmp_path / "benchmarks" / "results" / "x.json"
     results.parent.mkdir(parents=True)
     results.write_text('{"pri": 0.8}')
