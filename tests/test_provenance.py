@@ -367,7 +367,8 @@ def test_commit_in_the_checkout():
 
 
 def test_output_root_follows_the_run(checkout, monkeypatch, tmp_path):
-    assert provenance.output_root() == checkout / "figures"
+    # By hand (nbval, Jupyter): a scratch folder, never the committed figures/.
+    assert provenance.output_root() == paths.SCRATCH_DIR / "by-hand" / "figures"
     _in_pipeline(monkeypatch, checkout, figures_dir=tmp_path / "scratch" / "figures")
     assert provenance.output_root() == tmp_path / "scratch" / "figures"
 
@@ -432,7 +433,7 @@ def test_save_figure_never_declares_local_figures(checkout, monkeypatch):
 
 def test_output_dir_is_figures_local(checkout, monkeypatch, tmp_path):
     assert output_dir(False) is None
-    assert output_dir(True) == paths.FIGURES_DIR / "local" == checkout / "figures" / "local"
+    assert output_dir(True) == paths.SCRATCH_DIR / "by-hand" / "figures" / "local"
     _in_pipeline(monkeypatch, checkout, figures_dir=tmp_path / "scratch")
     assert output_dir(True) == tmp_path / "scratch" / "local"
 

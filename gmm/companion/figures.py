@@ -7,7 +7,7 @@ a figure says where it came from.
 
 Licence rule: the fox, moose and football photos may not be redistributed, and committed figures
 are redistribution. A notebook run with ``show_photo=True`` draws the photo, so it saves into
-:func:`output_dir`'s ``figures/local/`` (git-ignored, outside the manifest) instead.
+:func:`output_dir`'s ``local/`` folder (outside the manifest, never committed) instead.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def save_figure(fig, name: str, *, fmt="png", dpi: int = DEFAULT_DPI, directory=
         Resolution of a PNG (at least 100).
     directory : path, optional
         Defaults to the run's figures folder (``figures/``, or the pipeline's scratch folder).
-        A ``figures/local/`` folder (:func:`output_dir`) is never recorded in the manifest.
+        A ``local/`` folder (:func:`output_dir`) is never recorded in the manifest.
     close : bool
         Close the figure after saving (it is then not shown inline).
 
@@ -78,7 +78,7 @@ def save_figure(fig, name: str, *, fmt="png", dpi: int = DEFAULT_DPI, directory=
 
 
 def output_dir(show_photo: bool) -> Path | None:
-    """Where a notebook saves: ``None`` (the run's figures folder) normally, ``figures/local/`` with the photo.
+    """Where a notebook saves: ``None`` (the run's figures folder) normally, its ``local/`` folder with the photo.
 
     Figures that show a licensed photo must never reach the committed ``figures/`` folder.
     """

@@ -160,10 +160,22 @@ def describe_inputs() -> dict:
             "parameters": run["parameters"], "mode": run["mode"], "notebook_sha256": notebook_sha256(notebook)}
 
 
+#: Where a notebook run by hand (Jupyter, nbval, papermill without the pipeline) saves: never the
+#: committed ``figures/``, which only the pipeline writes, with provenance it can vouch for.
+BY_HAND = "by-hand"
+
+
 def output_root() -> Path:
-    """Folder of figures, numbers and the manifest for this run (``figures/`` unless the pipeline says)."""
+    """Folder of figures, numbers and the manifest for this run.
+
+    The pipeline names it (``figures/``, or a scratch folder); a notebook run by hand writes to
+    ``build/by-hand/figures/`` (git-ignored), so re-executing a notebook outside the pipeline, as
+    nbval does, never rewrites the committed outputs or their manifest.
+    """
     run = run_context()
-    return Path(run["figures_dir"]) if run and run.get("figures_dir") else paths.FIGURES_DIR
+    if run and run.get("figures_dir"):
+        return Path(run["figures_dir"])
+    return paths.SCRATCH_DIR / BY_HAND / "figures"
 
 
 # ----------------------------------------------------------------------------- the manifest
