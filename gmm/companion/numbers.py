@@ -19,7 +19,7 @@ import json
 import re
 from pathlib import Path
 
-from gmm.companion import provenance
+from gmm.companion import paths, provenance
 from gmm.outputs import atomic_write
 
 _ID = re.compile(r"^[0-9]{2}_[A-Za-z0-9_]+$")
@@ -91,8 +91,9 @@ def record_numbers(notebook_id: str, directory=None, **values) -> Path:
 
 
 def load_numbers(directory=None) -> dict[str, dict]:
-    """All recorded numbers: ``{notebook_id: {key: value}}``, sorted by notebook id."""
-    directory = numbers_dir() if directory is None else Path(directory)
+    """All recorded numbers (of the committed ``figures/numbers/`` by default): ``{notebook_id: {key: value}}``, sorted by notebook id."""
+    # The paper reads the committed numbers, wherever the current run would write its own.
+    directory = paths.FIGURES_DIR / "numbers" if directory is None else Path(directory)
     result = {}
     for path in sorted(directory.glob("*.json")):
         try:
