@@ -95,7 +95,7 @@ def measure(library, path, k, repeats, seed=0):
         # one fit of a tiny image of the same kind loads them. All imports together are reported
         # apart as import_mb (numba's share, LLVM and the loaded kernels: about 70 MB).
         _kernels._fused()
-        distinct._counter()
+        distinct._counting_kernels()
         tiny = np.random.RandomState(0).randint(0, 256, size=(8, 8) + image.shape[2:], dtype=np.uint8)
         gmm.fit_image(tiny, k, random_state=0, dtype=np.float32 if library == "gmm32" else np.float64)
     else:

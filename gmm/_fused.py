@@ -1,4 +1,4 @@
-"""Numba kernels: the fused EM pass, the label pass and the colour counter.
+"""Numba kernels: the fused EM pass and the label pass, over ranges of blocks.
 
 Imported only when a fit (:mod:`gmm._kernels`) or a colour count (:mod:`gmm.distinct`) first needs
 it, so ``import gmm`` does not load numba; ``cache=True`` stores the machine code beside this
@@ -8,8 +8,10 @@ The EM pass works on blocks of samples laid out sample-last, so that every loop 
 plain loop over contiguous memory that LLVM vectorises: the whitening, the maximum over
 components, ``exp`` and ``log`` (by the polynomials below: numba's ``exp`` and ``log`` call the
 C library one value at a time) and the weighted sums of the statistics. Only those sums may be
-reassociated (``fastmath={"reassoc"}``), inside one block; blocks are added in order, so the
-result is the same on every run of the same machine.
+reassociated (``fastmath={"reassoc"}``), inside one block. Each block writes its own partial
+sums, and :func:`reduce_em` adds them in block order: the result is the same whether the blocks
+ran on one thread or on several (:mod:`gmm._kernels` shares them out), on every run of the same
+machine.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ _EXP_TAYLOR = tuple(1.0 / math.factorial(k) for k in range(14))  # |r| <= ln 2 /
 
 
 # ------------------------------------------------------------------ vectorisable exp and log
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def exp_block(x, out, bits, n, floor):
     """``out[:n] = exp(x[:n])`` for ``x <= 0``, exactly 0 below ``floor`` (>= -708); within 1 ulp.
 
@@ -61,7 +63,7 @@ def exp_block(x, out, bits, n, floor):
         out[i] = out[i] * powers[i] if x[i] >= floor else 0.0
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def log_block(x, out, n):
     """``out[:n] = log(x[:n])`` for finite ``x >= 1``; within 2 ulp.
 
@@ -75,9 +77,9 @@ def log_block(x, out, n):
     for i in range(n):
         e = np.float64((bits[i] >> 52) - 1023)
         m = out[i]
-        if m > _SQRT2:
-            m *= 0.5
-            e += 1.0
+        high = m > _SQRT2  # selects, not a branch, so that LLVM vectorises the loop
+        m = m * 0.5 if high else m
+        e = e + 1.0 if high else e
         z = (m - 1.0) / (m + 1.0)
         z2 = z * z
         s = 1.0 / 23.0
@@ -95,7 +97,7 @@ def log_block(x, out, n):
 
 
 # ----------------------------------------------------------------- sums within one block
-@numba.njit(cache=True, fastmath={"reassoc"})
+@numba.njit(cache=True, fastmath={"reassoc"}, error_model="numpy")
 def _sum(a, n):
     s = 0.0
     for i in range(n):
@@ -103,7 +105,7 @@ def _sum(a, n):
     return s
 
 
-@numba.njit(cache=True, fastmath={"reassoc"})
+@numba.njit(cache=True, fastmath={"reassoc"}, error_model="numpy")
 def _dot(a, b, n):
     s = 0.0
     for i in range(n):
@@ -111,7 +113,7 @@ def _dot(a, b, n):
     return s
 
 
-@numba.njit(cache=True, fastmath={"reassoc"})
+@numba.njit(cache=True, fastmath={"reassoc"}, error_model="numpy")
 def _dot3(a, b, c, n):
     s = 0.0
     for i in range(n):
@@ -120,10 +122,13 @@ def _dot3(a, b, c, n):
 
 
 # ---------------------------------------------------------------------------- EM pass
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _log_joint_block(XT, b0, nb, offsets, factors, whitened_means, log_joint, z):
     """``log_joint[k, i] = offsets[k] - ||U_k^T x_i - U_k^T mu_k||^2 / 2`` for one block."""
     d = XT.shape[0]
+    if d == 3:  # colour: the same sums in the same order, held in registers
+        _log_joint_block3(XT, b0, nb, offsets, factors, whitened_means, log_joint)
+        return
     for k in range(offsets.shape[0]):
         q = log_joint[k]
         for i in range(nb):
@@ -144,9 +149,23 @@ def _log_joint_block(XT, b0, nb, offsets, factors, whitened_means, log_joint, z)
             q[i] = o - 0.5 * q[i]
 
 
-@numba.njit(cache=True, nogil=True)
-def em_pass(XT, w, stride, offsets, factors, whitened_means, shifts, floor, nk, first, second):
-    """One E-step over all samples with the M-step statistics of its posterior.
+@numba.njit(cache=True, error_model="numpy")
+def _log_joint_block3(XT, b0, nb, offsets, factors, whitened_means, log_joint):
+    x0, x1, x2 = XT[0], XT[1], XT[2]
+    for k in range(offsets.shape[0]):
+        q, u, o = log_joint[k], factors[k], offsets[k]
+        c0, c1, c2 = -whitened_means[k, 0], -whitened_means[k, 1], -whitened_means[k, 2]
+        for i in range(nb):
+            a, b, c = x0[b0 + i], x1[b0 + i], x2[b0 + i]
+            z0 = ((c0 + u[0, 0] * a) + u[1, 0] * b) + u[2, 0] * c
+            z1 = ((c1 + u[0, 1] * a) + u[1, 1] * b) + u[2, 1] * c
+            z2 = ((c2 + u[0, 2] * a) + u[1, 2] * b) + u[2, 2] * c
+            q[i] = o - 0.5 * (((0.0 + z0 * z0) + z1 * z1) + z2 * z2)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def em_blocks(XT, w, stride, offsets, factors, whitened_means, shifts, floor, start, stop, partial, log_likelihood):
+    """The E-step and the M-step statistics of blocks ``start..stop-1``, block by block.
 
     Parameters
     ----------
@@ -156,13 +175,12 @@ def em_pass(XT, w, stride, offsets, factors, whitened_means, shifts, floor, nk, 
     factors, whitened_means : (K, d, d) precision factors ``U_k`` and (K, d) ``U_k^T mu_k``
     shifts : (K, d) point about which the moments are taken (the current means)
     floor : log of the smallest responsibility kept
-    nk, first, second : (K,), (K, d), (K, d, d) float64, zero on entry; receive the weighted
-        sums of ``r``, ``r (x - shift)`` and ``r (x - shift)(x - shift)^T`` (lower triangle).
-
-    Returns
-    -------
-    ndarray of shape (3,): weighted sums of the log-likelihood, the expected complete
-    log-likelihood and the entropy.
+    start, stop : the blocks (of ``BLOCK`` samples) to process
+    partial : ndarray of shape (n_blocks, K, 3 + d + d * d), float64
+        Receives per block and component: the expected complete log-likelihood, its difference
+        from the entropy term, the weighted sums of ``r``, ``r (x - shift)`` and
+        ``r (x - shift)(x - shift)^T`` (lower triangle, row-major). :func:`reduce_em` adds them.
+    log_likelihood : ndarray of shape (n_blocks,), receives the weighted log-likelihood per block
     """
     d, n = XT.shape
     K = offsets.shape[0]
@@ -170,8 +188,9 @@ def em_pass(XT, w, stride, offsets, factors, whitened_means, shifts, floor, nk, 
     z, top, total, log_norm = np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK)
     weight, scale, weighted, tmp = np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK)
     bits = np.empty(BLOCK, dtype=np.int64)
-    sums = np.zeros(3)
-    for b0 in range(0, n, BLOCK):
+    diffs = np.empty((d, BLOCK))
+    for b in range(start, stop):
+        b0 = b * BLOCK
         nb = min(BLOCK, n - b0)
         _log_joint_block(XT, b0, nb, offsets, factors, whitened_means, log_joint, z)
         for i in range(nb):
@@ -194,38 +213,59 @@ def em_pass(XT, w, stride, offsets, factors, whitened_means, shifts, floor, nk, 
             log_norm[i] += top[i]
             weight[i] = w[(b0 + i) * stride]
             scale[i] = weight[i] / total[i]
-        sums[0] += _dot(weight, log_norm, nb)
+        log_likelihood[b] = _dot(weight, log_norm, nb)
         for k in range(K):
-            rk = resp[k]
+            rk, out = resp[k], partial[b, k]
             for i in range(nb):
                 weighted[i] = scale[i] * rk[i]
             expected = _dot(weighted, log_joint[k], nb)
-            sums[1] += expected
-            sums[2] -= expected - _dot(weighted, log_norm, nb)
-            nk[k] += _sum(weighted, nb)
-            for j in range(d):
-                xj, sj = XT[j], shifts[k, j]
+            out[0] = expected
+            out[1] = expected - _dot(weighted, log_norm, nb)
+            out[2] = _sum(weighted, nb)
+            for j in range(d):  # the samples about the shift, each feature once
+                xj, sj, dj = XT[j], shifts[k, j], diffs[j]
                 for i in range(nb):
-                    tmp[i] = xj[b0 + i] - sj
-                first[k, j] += _dot(weighted, tmp, nb)
-                second[k, j, j] += _dot3(weighted, tmp, tmp, nb)
+                    dj[i] = xj[b0 + i] - sj
+            for j in range(d):
+                out[3 + j] = _dot(weighted, diffs[j], nb)
+                out[3 + d + j * d + j] = _dot3(weighted, diffs[j], diffs[j], nb)
                 for m in range(j):
-                    xm, sm = XT[m], shifts[k, m]
-                    for i in range(nb):
-                        z[i] = xm[b0 + i] - sm
-                    second[k, j, m] += _dot3(weighted, tmp, z, nb)
+                    out[3 + d + j * d + m] = _dot3(weighted, diffs[j], diffs[m], nb)
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def reduce_em(partial, log_likelihood, nk, first, second):
+    """Add the blocks' partial sums in block order (so the result does not depend on how the
+    blocks were shared out): fills ``nk`` (K,), ``first`` (K, d), the lower triangle of ``second``
+    (K, d, d), all zero on entry; returns the weighted sums of the log-likelihood, the expected
+    complete log-likelihood and the entropy, shape (3,)."""
+    n_blocks, K, _ = partial.shape
+    d = first.shape[1]
+    sums = np.zeros(3)
+    for b in range(n_blocks):
+        sums[0] += log_likelihood[b]
+        for k in range(K):
+            out = partial[b, k]
+            sums[1] += out[0]
+            sums[2] -= out[1]
+            nk[k] += out[2]
+            for j in range(d):
+                first[k, j] += out[3 + j]
+                for m in range(j + 1):
+                    second[k, j, m] += out[3 + d + j * d + m]
     return sums
 
 
-@numba.njit(cache=True, nogil=True)
-def label_pass(XT, w, stride, offsets, factors, whitened_means, labels):
-    """Most probable component per sample (the first on ties); returns ``sum w log p(x)``."""
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def label_blocks(XT, w, stride, offsets, factors, whitened_means, start, stop, labels, log_likelihood):
+    """Most probable component per sample of blocks ``start..stop-1`` (the first on ties) and
+    each block's ``sum w log p(x)`` in ``log_likelihood[block]``."""
     d, n = XT.shape
     K = offsets.shape[0]
     log_joint = np.empty((K, BLOCK))
     z = np.empty(BLOCK)
-    result = 0.0
-    for b0 in range(0, n, BLOCK):
+    for b in range(start, stop):
+        b0 = b * BLOCK
         nb = min(BLOCK, n - b0)
         _log_joint_block(XT, b0, nb, offsets, factors, whitened_means, log_joint, z)
         block = 0.0
@@ -239,54 +279,13 @@ def label_pass(XT, w, stride, offsets, factors, whitened_means, labels):
                 total += np.exp(log_joint[k, i] - top)
             labels[b0 + i] = best
             block += w[(b0 + i) * stride] * (np.log(total) + top)
-        result += block
-    return result
+        log_likelihood[b] = block
 
 
-# ---------------------------------------------------------------------- colour counting
-@numba.njit(cache=True)
-def _popcount(x):  # LLVM turns this idiom into one popcnt instruction
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
-
-
-@numba.njit(cache=True)
-def _code(pixels, p):
-    return (np.int64(pixels[p, 0]) << 16) | (np.int64(pixels[p, 1]) << 8) | np.int64(pixels[p, 2])
-
-
-@numba.njit(cache=True, nogil=True)
-def count_rgb(pixels, index):
-    """Distinct colours of (n, 3) uint8 pixels: sorted 24-bit codes and counts; fills ``index``.
-
-    A 2 MiB bitmap holds one bit per colour, and ``before[w]`` the number of set bits in the words
-    before word ``w``; a colour's index among the present ones is then ``before`` plus the set
-    bits below it in its word (a rank query on a succinct bitmap). Linear time, no sort.
-    """
-    words = np.zeros(1 << 18, dtype=np.uint64)
-    one = np.uint64(1)
-    for p in range(pixels.shape[0]):
-        code = _code(pixels, p)
-        words[code >> 6] |= one << np.uint64(code & 63)
-    before = np.empty(1 << 18, dtype=np.int64)
-    n_present = 0
-    for w in range(words.shape[0]):
-        before[w] = n_present
-        n_present += _popcount(words[w])
-    present = np.empty(n_present, dtype=np.uint32)
-    j = 0
-    for w in range(words.shape[0]):
-        bits = words[w]
-        while bits:
-            present[j] = (w << 6) | _popcount((bits & (~bits + one)) - one)  # the lowest set bit
-            bits &= bits - one
-            j += 1
-    counts = np.zeros(n_present, dtype=np.int64)
-    for p in range(pixels.shape[0]):
-        code = _code(pixels, p)
-        rank = before[code >> 6] + _popcount(words[code >> 6] & ((one << np.uint64(code & 63)) - one))
-        index[p] = rank
-        counts[rank] += 1
-    return present, counts
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def sum_in_order(values):
+    """``values[0] + values[1] + ...`` from left to right (numpy's sum is pairwise)."""
+    total = 0.0
+    for v in values:
+        total += v
+    return total

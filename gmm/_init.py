@@ -26,13 +26,7 @@ def initial_responsibilities(X, sample_weight, n_components, method, random_stat
     n_samples = X.shape[0]
     resp = np.zeros((n_samples, n_components))
     if method == "kmeans":
-        # Called inside gmm._threads.single_threaded(): the labels are the same on any machine.
-        labels = (
-            KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
-            .fit(X, sample_weight=sample_weight)
-            .labels_
-        )
-        resp[np.arange(n_samples), labels] = 1
+        resp[np.arange(n_samples), kmeans_labels(X, sample_weight, n_components, random_state)] = 1
     elif method == "k-means++":
         _, indices = kmeans_plusplus(
             X, n_components, random_state=random_state, sample_weight=sample_weight
@@ -48,3 +42,21 @@ def initial_responsibilities(X, sample_weight, n_components, method, random_stat
     else:
         raise ValueError(f"init_params must be one of {INIT_METHODS}, got {method!r}.")
     return resp
+
+
+def kmeans_labels(X, sample_weight, n_clusters, random_state):
+    """Labels of ``KMeans(n_clusters, n_init=1, random_state=random_state)`` on weighted ``X``.
+
+    Float64 data with at least ``n_clusters`` samples runs :mod:`gmm._kmeans` (the same
+    algorithm and random stream without scikit-learn's per-call overheads); anything else, or
+    ``gmm._kernels.USE_NUMBA = False``, runs scikit-learn's ``KMeans`` itself. Either is called
+    inside :func:`gmm._threads.single_threaded`, so the labels are the same on any machine.
+    """
+    from gmm import _kernels
+
+    if _kernels.USE_NUMBA and X.dtype == np.float64 and X.shape[0] >= n_clusters:
+        from gmm._kmeans import kmeans_labels as fast_kmeans_labels
+
+        return fast_kmeans_labels(X, sample_weight, n_clusters, random_state)
+    model = KMeans(n_clusters=n_clusters, n_init=1, random_state=random_state)
+    return model.fit(X, sample_weight=sample_weight).labels_

@@ -19,11 +19,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from gmm import _gaussian as G
+from gmm._threads import share_blocks
 from gmm.history import e_step_terms
 
 #: Use the fused numba kernels when numba is importable (tests set False to run the reference).
 USE_NUMBA = True
 _FUSED = {}
+#: Blocks (of 256 samples) per thread below which the kernels run on the calling thread alone:
+#: a block costs a few microseconds per component, a hand-off to another thread about 0.1 ms.
+_MIN_BLOCKS = 32
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ def e_step(data, params):
     """
     fused = _fused()
     if fused is not None:
-        return _fused_e_step(fused[0], data, params)
+        return _fused_e_step(fused, data, params)
     weights, means, precisions_chol, covariance_type = params
     log_joint = G.log_joint(data.XT, weights, means, precisions_chol, covariance_type)
     log_prob_norm, resp, log_resp = G.normalize_log_joint(log_joint)
@@ -86,8 +90,12 @@ def label_and_score(data, params):
     if fused is not None:
         labels = np.empty(data.X.shape[0], dtype=np.int64)
         weights, stride = _kernel_weights(data)
-        total = fused[1](data.XT, weights, stride, *_kernel_parameters(params), labels)
-        return labels, float(total)
+        kernel_parameters = _kernel_parameters(params)
+        n_blocks = -(-data.X.shape[0] // fused.BLOCK)
+        per_block = np.empty(n_blocks)
+        share_blocks(lambda start, stop: fused.label_blocks(data.XT, weights, stride, *kernel_parameters, start,
+                                                            stop, labels, per_block), n_blocks, _MIN_BLOCKS)
+        return labels, float(fused.sum_in_order(per_block))
     log_joint = G.log_joint(data.XT, *params)
     labels = argmax_rows(log_joint)
     log_prob_norm = G.normalize_log_joint(log_joint)[0]
@@ -111,7 +119,7 @@ def argmax_rows(per_component):
 
 
 def _fused():
-    """The compiled kernels, or None without numba (or with ``USE_NUMBA = False``)."""
+    """The module of compiled kernels, or None without numba (or with ``USE_NUMBA = False``)."""
     if not USE_NUMBA:
         return None
     if "kernels" not in _FUSED:
@@ -120,7 +128,7 @@ def _fused():
         except ImportError:  # numba is missing
             _FUSED["kernels"] = None
         else:
-            _FUSED["kernels"] = (fused.em_pass, fused.label_pass)
+            _FUSED["kernels"] = fused
     return _FUSED["kernels"]
 
 
@@ -148,15 +156,22 @@ def _kernel_parameters(params):
     return np.ascontiguousarray(np.broadcast_to(offsets, (n_components,))), factors, whitened
 
 
-def _fused_e_step(em_pass, data, params):
+def _fused_e_step(fused, data, params):
+    """The E-step by blocks on this process's threads, their partial sums added in block order."""
     weights, means, _, covariance_type = params
     n_components, n_features = means.shape
+    n_blocks = -(-data.X.shape[0] // fused.BLOCK)
+    partial = np.empty((n_blocks, n_components, 3 + n_features + n_features * n_features))
+    per_block = np.empty(n_blocks)
+    sample_weights, stride = _kernel_weights(data)
+    kernel_parameters = _kernel_parameters(params)
+    share_blocks(lambda start, stop: fused.em_blocks(data.XT, sample_weights, stride, *kernel_parameters, means,
+                                                     G._LOG_RESP_FLOOR, start, stop, partial, per_block), n_blocks,
+                 _MIN_BLOCKS)
     nk = np.zeros(n_components)
     first = np.zeros((n_components, n_features))
     second = np.zeros((n_components, n_features, n_features))
-    sample_weights, stride = _kernel_weights(data)
-    terms = em_pass(data.XT, sample_weights, stride, *_kernel_parameters(params), means, G._LOG_RESP_FLOOR,
-                    nk, first, second)
+    terms = fused.reduce_em(partial, per_block, nk, first, second)
     return tuple(float(t) for t in terms), statistics_from_moments(nk, first, second, means, covariance_type)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gmm._threads import block_parts, run_parts, share_blocks
 from gmm._validation import row_keys
 
 
@@ -48,7 +49,16 @@ class DistinctPixels:
             raise ValueError(
                 f"expected one row per distinct value ({self.values.shape[0]}), got {per_value.shape[0]}"
             )
-        return per_value[self.index]
+        kernels = _counting_kernels()
+        if kernels is None or per_value.ndim != 1 or per_value.dtype.kind not in "iub":
+            return per_value[self.index]
+        # labels to pixels: a numba gather on this process's threads (numpy's take runs on one)
+        index = self.index.reshape(-1)
+        out = np.empty(index.shape[0], dtype=per_value.dtype)
+        share_blocks(lambda start, stop: kernels.take(per_value, index, out, start * _TAKE_BLOCK,
+                                                      min(stop * _TAKE_BLOCK, index.shape[0])),
+                     -(-index.shape[0] // _TAKE_BLOCK))
+        return out.reshape(self.index.shape)
 
 
 def distinct_pixels(image) -> DistinctPixels:
@@ -67,12 +77,8 @@ def distinct_pixels(image) -> DistinctPixels:
     shape = image.shape[:2]
     pixels = image.reshape(shape[0] * shape[1], -1)
     if image.dtype == np.uint8 and pixels.shape[1] == 1:
-        counts = np.bincount(pixels[:, 0], minlength=256)
-        present = np.flatnonzero(counts)
-        lut = np.zeros(256, dtype=np.int32)
-        lut[present] = np.arange(present.size, dtype=np.int32)
-        index = lut[pixels[:, 0]]
-        return DistinctPixels(present.astype(np.uint8)[:, np.newaxis], counts[present], index.reshape(shape))
+        present, counts, index = _count_grey(pixels[:, 0])
+        return DistinctPixels(present[:, np.newaxis], counts, index.reshape(shape))
     if image.dtype == np.uint8 and pixels.shape[1] == 3:
         present, counts, index = _count_rgb(pixels)
         return DistinctPixels(_unpack_rgb(present), counts, index.reshape(shape))
@@ -82,34 +88,64 @@ def distinct_pixels(image) -> DistinctPixels:
     return DistinctPixels(values, counts.astype(np.int64), inverse.reshape(shape).astype(np.int32))
 
 
+def _count_grey(levels):
+    """Levels present in uint8 grey pixels (n,), sorted, their counts and each pixel's index."""
+    kernels = _counting_kernels()
+    if kernels is None:
+        counts = np.bincount(levels, minlength=256)
+        present = np.flatnonzero(counts)
+        lut = np.zeros(256, dtype=np.int32)
+        lut[present] = np.arange(present.size, dtype=np.int32)
+        return present.astype(np.uint8), counts[present], lut[levels]
+    index = np.empty(levels.shape[0], dtype=np.int32)
+    present, counts = kernels.count_grey(np.ascontiguousarray(levels), index)
+    return present, counts, index
+
+
 def _count_rgb(pixels):
     """Distinct colours of (n, 3) uint8 pixels as sorted 24-bit codes ``(r << 16) | (g << 8) | b``,
     their counts and each pixel's index into them.
 
-    Linear time in a 2 MiB bitmap of the 2**24 colours (:func:`gmm._fused.count_rgb`), allocated per
-    call and freed after it; without numba, a sort of the packed codes (``np.unique``).
+    Linear time in a 2 MiB bitmap of the 2**24 colours per thread (:mod:`gmm._counting`), allocated
+    per call and freed after it; without numba, a sort of the packed codes (``np.unique``).
     """
-    counter = _counter()
-    if counter is None:
+    kernels = _counting_kernels()
+    if kernels is None:
         present, index, counts = np.unique(_pack_rgb(pixels), return_inverse=True, return_counts=True)
         return present.astype(np.uint32), counts.astype(np.int64), index.astype(np.int32).ravel()
-    index = np.empty(pixels.shape[0], dtype=np.int32)
-    present, counts = counter(np.ascontiguousarray(pixels), index)
-    return present, counts, index
+    pixels = np.ascontiguousarray(pixels)
+    n = pixels.shape[0]
+    parts = [(start * _COUNT_BLOCK, min(stop * _COUNT_BLOCK, n))
+             for start, stop in block_parts(-(-n // _COUNT_BLOCK))]
+    bitmaps = np.zeros((len(parts), 1 << 18), dtype=np.uint64)  # one bit per colour, per thread
+    run_parts(lambda part, start, stop: kernels.mark_rgb(pixels, start, stop, bitmaps[part]), parts)
+    before, present = kernels.present_rgb(bitmaps)
+    words = bitmaps[0]
+    index = np.empty(n, dtype=np.int32)
+    counts = np.zeros((len(parts), present.shape[0]), dtype=np.int64)
+    run_parts(lambda part, start, stop: kernels.rank_rgb(pixels, start, stop, words, before, index, counts[part]),
+              parts)
+    return present, counts.sum(axis=0), index
 
 
 _COUNTER = {}
+_TAKE_BLOCK = 1 << 16  # pixels per block of the label gather
+_COUNT_BLOCK = 1 << 12  # pixels per block of the colour count (16 blocks or more per thread)
 
 
-def _counter():
-    """:func:`gmm._fused.count_rgb`, or None without numba."""
-    if "kernel" not in _COUNTER:
+def _counting_kernels():
+    """The module :mod:`gmm._counting`, or None without numba (or with ``USE_NUMBA = False``)."""
+    from gmm import _kernels
+
+    if not _kernels.USE_NUMBA:
+        return None
+    if "kernels" not in _COUNTER:
         try:
-            from gmm._fused import count_rgb
+            from gmm import _counting
         except ImportError:
-            count_rgb = None
-        _COUNTER["kernel"] = count_rgb
-    return _COUNTER["kernel"]
+            _counting = None
+        _COUNTER["kernels"] = _counting
+    return _COUNTER["kernels"]
 
 
 def _pack_rgb(pixels):

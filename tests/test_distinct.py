@@ -221,16 +221,25 @@ def test_fit_image_refuses_too_few_colours():
         gmm.fit_image(image, 3)
 
 
-def test_rgb_counting_without_numba_is_the_same(monkeypatch):
-    """The numba bitmap counter and the sort that replaces it without numba agree exactly."""
+@pytest.mark.parametrize("grey", [False, True])
+def test_counting_without_numba_is_the_same(monkeypatch, grey):
+    """The numba counters (bitmap for colour, histogram for grey) and the numpy code that
+    replaces them without numba agree exactly, and so do their label maps."""
     image = synthetic_rgb(seed=6)
     image[0, 0], image[0, 1] = (255, 255, 255), (0, 0, 0)
+    if grey:
+        image = image[..., 1].copy()
     fast = gmm.distinct_pixels(image)
-    monkeypatch.setattr(gmm.distinct, "_COUNTER", {"kernel": None})
+    labels = np.arange(fast.values.shape[0], dtype=np.int64) % 5
+    fast_map = fast.expand(labels)
+    monkeypatch.setattr(gmm.distinct, "_COUNTER", {"kernels": None})
     slow = gmm.distinct_pixels(image)
     assert_reconstructs(image, slow)
     for name in ("values", "counts", "index"):
         np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
+        assert getattr(fast, name).dtype == getattr(slow, name).dtype, name
+    np.testing.assert_array_equal(fast_map, slow.expand(labels))
+    assert fast_map.dtype == labels.dtype
 
 
 def test_rgb_counting_keeps_no_large_table():
