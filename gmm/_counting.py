@@ -106,3 +106,4 @@ def take(values, index, out, start, stop):
     """``out[i] = values[index[i]]`` for ``i`` in ``start..stop-1`` (a per-value label to pixels)."""
     for i in range(start, stop):
         out[i] = values[index[i]]
+

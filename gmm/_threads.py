@@ -66,6 +66,9 @@ def share_blocks(work, n_blocks, min_blocks_per_thread=MIN_BLOCKS_PER_THREAD):
     ``work`` must release the GIL (a ``nogil`` numba kernel) and write only its own blocks'
     outputs. The calling thread runs the first part; small inputs run on it alone.
     """
+    if n_blocks < 2 * min_blocks_per_thread:  # one thread whatever the count: skip the look-ups
+        work(0, n_blocks)
+        return
     run_parts(lambda part, start, stop: work(start, stop), block_parts(n_blocks, min_blocks_per_thread))
 
 

@@ -520,6 +520,62 @@ def test_jobs_run_on_dask_and_give_the_same_bytes(mixed_folder, tmp_path):
     assert (tmp_path / "m1.json").read_bytes() == (tmp_path / "m2.json").read_bytes()
 
 
+@pytest.fixture(scope="module")
+def scheduler_address():
+    """A LocalCluster for this module's --scheduler tests (started here, closed after them)."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  silence_logs=logging.ERROR) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_scheduler_runs_fit_segment_and_apply_on_a_cluster_with_the_same_bytes(mixed_folder, tmp_path,
+                                                                               scheduler_address, capsys):
+    """--scheduler: the images go to an existing Dask cluster; counts are merged on its workers.
+    The model file and every output are byte for byte those of a run on this machine."""
+    for extra in ([], ["--scheduler", scheduler_address]):
+        tag = "cluster" if extra else "here"
+        model = tmp_path / tag / "model.json"  # apply names its outputs after the model's stem
+        assert main(["fit", str(mixed_folder), "-k", "2", "-o", str(model), *extra]) == 1
+        out, err = capsys.readouterr()
+        assert "fitted on 4 image(s)" in out and "broken.png" in err and "Traceback" not in err
+        assert main([str(mixed_folder), "-k", "2", "-o", str(tmp_path / f"seg-{tag}"), "--render", "overlay",
+                     *extra]) == 1
+        assert main(["apply", str(model), str(mixed_folder), "-o", str(tmp_path / f"app-{tag}"), *extra]) == 1
+        capsys.readouterr()
+    assert (tmp_path / "here" / "model.json").read_bytes() == (tmp_path / "cluster" / "model.json").read_bytes()
+    for kind in ("seg", "app"):
+        here, there = tmp_path / f"{kind}-here", tmp_path / f"{kind}-cluster"
+        assert names(here) == names(there) and names(here)
+        for name in names(here):
+            assert (here / name).read_bytes() == (there / name).read_bytes(), name
+
+
+def test_merging_on_workers_is_the_merge_of_all_images(mixed_folder):
+    """The tree's merge (grey and colour apart, any grouping) gives the counts of one merge."""
+    from gmm.cli.fitting import count_job, merge_by_channels, merge_counts
+    from gmm.cli.inputs import expand
+
+    jobs, _ = expand([mixed_folder], mixed_folder, False)
+    counted = [count_job(job, ("mask", None)) for job in jobs]
+    done = [c for c in counted if c.status == "done"]
+    assert {c.values.shape[1] for c in done} == {1, 3}
+    tree = merge_by_channels(merge_by_channels(*counted[:2]), merge_by_channels(*counted[2:]))
+    for space in ("auto", "grey", "rgb"):
+        expected, got = merge_counts(done, space), merge_counts(list(tree), space)
+        assert expected[0] == got[0]
+        np.testing.assert_array_equal(expected[1], got[1])
+        np.testing.assert_array_equal(expected[2], got[2])
+
+
+def test_scheduler_and_jobs_exclude_each_other(mixed_folder, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(mixed_folder), "-o", str(tmp_path), "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"])
+    assert exit_info.value.code == 2 and "--jobs and --scheduler exclude each other" in capsys.readouterr().err
+
+
 def test_jobs_use_dask(monkeypatch, mixed_folder, tmp_path):
     """--jobs goes through dask.bag's processes scheduler (here patched to run in this process)."""
     import dask.bag

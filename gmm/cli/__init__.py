@@ -51,11 +51,15 @@ def _interrupted(exc) -> bool:
 
 def _common_checks(parser, args) -> None:
     """Usage errors shared by the three commands (exit status 2)."""
-    if args.jobs > 1:
-        from importlib.util import find_spec
+    from importlib.util import find_spec
 
-        if find_spec("dask") is None:
-            parser.error("--jobs needs Dask, an optional dependency: pip install 'gmm[scale]'")
+    if args.jobs > 1 and find_spec("dask") is None:
+        parser.error("--jobs needs Dask, an optional dependency: pip install 'gmm[scale]'")
+    if args.scheduler is not None:
+        if args.jobs > 1:
+            parser.error("--jobs and --scheduler exclude each other: the cluster's workers run the images")
+        if find_spec("distributed") is None:
+            parser.error("--scheduler needs dask.distributed, an optional dependency: pip install 'gmm[scale]'")
     if args.overwrite and args.skip_existing:
         parser.error("--overwrite and --skip-existing exclude each other")
     if args.mask:
@@ -103,7 +107,7 @@ def _make_folder(out: Path) -> bool:
     return True
 
 
-def _run(jobs, problems, settings, n_jobs, out: Path) -> int:
+def _run(jobs, problems, settings, n_jobs, out: Path, scheduler=None) -> int:
     """Process the images; print the summary; 130 with a one-line note when interrupted."""
     from gmm.cli.batch import Reporter, run_jobs
     from gmm.cli.work import run_job
@@ -112,7 +116,7 @@ def _run(jobs, problems, settings, n_jobs, out: Path) -> int:
     try:
         for problem in problems:
             reporter.failed(problem.path, problem.reason)
-        run_jobs(run_job, jobs, settings, n_jobs, reporter.outcome)
+        run_jobs(run_job, jobs, settings, n_jobs, reporter.outcome, scheduler)
     except (KeyboardInterrupt, SystemError) as exc:
         if not _interrupted(exc):
             raise
@@ -154,7 +158,7 @@ def _segment(argv) -> int:
                         space=args.space, init=args.init, seed=args.seed, max_iter=args.max_iter, tol=args.tol,
                         reg_covar=args.reg_covar, save_model=args.save_model, save_elbo=args.save_elbo,
                         smoothing=args.smooth, regions=args.regions)
-    return _run(jobs, problems, settings, args.jobs, args.output_dir)
+    return _run(jobs, problems, settings, args.jobs, args.output_dir, args.scheduler)
 
 
 def _apply(argv) -> int:
@@ -189,7 +193,7 @@ def _apply(argv) -> int:
                         alpha=args.alpha, mask=args.mask, overwrite=args.overwrite,
                         skip_existing=args.skip_existing, inputs=inputs, n_components=k,
                         space=model.color_space_, model=text, model_stem=args.model.stem, regions=args.regions)
-    return _run(jobs, problems, settings, args.jobs, args.output_dir)
+    return _run(jobs, problems, settings, args.jobs, args.output_dir, args.scheduler)
 
 
 def _fit(argv) -> int:

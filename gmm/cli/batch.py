@@ -4,7 +4,8 @@ On a terminal a progress bar shows on stderr; otherwise each image gets one line
 finishes. Errors and warnings always go to stderr, one line each, and a summary ends the run.
 ``--jobs N`` runs the images on a ``dask.bag`` with the processes scheduler: one task per image,
 handed out one at a time, each writing its own outputs, so finished outputs stay on disk
-whatever happens to the rest.
+whatever happens to the rest. ``--scheduler ADDRESS`` submits the same tasks to an existing
+``dask.distributed`` cluster (through :func:`gmm.scale.connect`).
 """
 
 from __future__ import annotations
@@ -89,12 +90,20 @@ def quiet_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def run_jobs(task, jobs, settings, n_jobs: int, handle) -> None:
+def run_jobs(task, jobs, settings, n_jobs: int, handle, scheduler=None) -> None:
     """Run ``task(job, settings)`` for every job and pass each result to ``handle`` as it arrives.
 
-    With ``n_jobs > 1`` the tasks run in Dask worker processes and results arrive in order of
-    completion; ``task`` must then be a module-level function and its results picklable.
+    With ``n_jobs > 1`` the tasks run in Dask worker processes, with ``scheduler`` (an address)
+    on that Dask cluster; results then arrive in order of completion, and ``task`` must be a
+    module-level function with picklable results.
     """
+    if scheduler is not None:
+        from gmm.scale import connect
+
+        with connect(scheduler) as client:
+            for result in on_cluster(client, client.map(task, jobs, settings=settings, pure=False, retries=1)):
+                handle(result)
+        return
     if n_jobs <= 1 or len(jobs) <= 1:
         for job in jobs:
             handle(task(job, settings))
@@ -116,3 +125,15 @@ def run_jobs(task, jobs, settings, n_jobs: int, handle) -> None:
     with Progress():
         bag.compute(scheduler="processes", num_workers=min(n_jobs, len(jobs)), chunksize=1,
                     initializer=quiet_worker)
+
+
+def on_cluster(client, futures):
+    """The futures' results as they complete; on Ctrl-C (or any error) the rest are cancelled."""
+    from distributed import as_completed
+
+    try:
+        for future in as_completed(futures):
+            yield future.result()
+    except BaseException:
+        client.cancel(futures)
+        raise

@@ -1,9 +1,12 @@
 """``gmm-segment fit``: one model for all the pixels of one or more images.
 
 Each image is reduced to the distinct values of its used pixels and their counts (in Dask
-worker processes with ``--jobs``); the counts are merged as integers and EM runs once on the
-merged distinct values weighted by their counts, which is EM on every pixel of every image. On
-one image it is exactly the fit ``gmm-segment`` makes (same values, counts, start and order).
+worker processes with ``--jobs``, on a Dask cluster with ``--scheduler``); the counts are merged
+as integers and EM runs once on the merged distinct values weighted by their counts, which is EM
+on every pixel of every image. On one image it is exactly the fit ``gmm-segment`` makes (same
+values, counts, start and order). On a cluster the counts are merged on the workers, in a tree
+(:func:`gmm.scale.cluster.tree_reduce`), grey and colour images apart until the colour space is
+known; only the merged counts come back, and the model is the same bit for bit.
 """
 
 from __future__ import annotations
@@ -43,6 +46,49 @@ def count_job(job, settings) -> Counted:
     detail = f"{pixels.n_pixels:,} pixels, {len(pixels.counts):,} distinct {'grey levels' if pixels.values.shape[1] == 1 else 'colours'}"
     return Counted(job.index, str(job.path), "done", detail=detail, seconds=time.perf_counter() - start,
                    values=pixels.values, counts=pixels.counts)
+
+
+def without_counts(counted: Counted) -> Counted:
+    """What the client reports of one image: its outcome, not its arrays."""
+    return Counted(counted.index, counted.path, counted.status, detail=counted.detail, seconds=counted.seconds,
+                   messages=counted.messages)
+
+
+def merge_by_channels(*parts) -> tuple:
+    """Exact merge of counted images (or of earlier merges) on a worker, grey and colour apart.
+
+    Returns
+    -------
+    tuple of Counted
+        At most two: the merged grey images and the merged colour images (``index`` -1).
+    """
+    groups = {}
+    for part in parts:
+        for counted in (part if isinstance(part, tuple) else (part,)):
+            if counted.status == "done":
+                groups.setdefault(counted.values.shape[1], []).append(counted)
+    merged = []
+    for channels in sorted(groups):
+        _, values, counts = merge_counts(groups[channels], "grey" if channels == 1 else "rgb")
+        merged.append(Counted(-1, "", "done", values=values, counts=counts))
+    return tuple(merged)
+
+
+def count_on_cluster(jobs, settings, scheduler, handle) -> list:
+    """Count every image on the Dask cluster at ``scheduler``, report each, merge on the workers.
+
+    Returns the merged parts (see :func:`merge_by_channels`), empty when no image was read.
+    """
+    from gmm.cli.batch import on_cluster
+    from gmm.scale import connect
+    from gmm.scale.cluster import tree_reduce
+
+    with connect(scheduler) as client:
+        counted = client.map(count_job, jobs, settings=settings, pure=False, retries=1)
+        merged = tree_reduce(client, counted, merge_by_channels, retries=1)
+        for outcome in on_cluster(client, client.map(without_counts, counted, pure=False)):
+            handle(outcome)
+        return list(merged.result())
 
 
 def merge_counts(parts, space: str):
@@ -134,7 +180,13 @@ def run_fit(args, jobs, problems, reporter) -> int:
         if outcome.status == "done":
             parts.append(outcome)
 
-    run_jobs(count_job, jobs, (args.alpha, args.mask), args.jobs, handle)
+    settings = (args.alpha, args.mask)
+    if args.scheduler is None:
+        run_jobs(count_job, jobs, settings, args.jobs, handle)
+        n_images = len(parts)
+    else:  # parts: the workers' merges; handle() saw only outcomes
+        parts = count_on_cluster(jobs, settings, args.scheduler, reporter.outcome)
+        n_images = reporter.counts["done"]
     reporter.close()
     if not parts:
         reporter.message("error", args.output, "no image could be read: no model written")
@@ -143,13 +195,13 @@ def run_fit(args, jobs, problems, reporter) -> int:
     space, values, counts = merge_counts(parts, args.space)
     try:
         model, caught = fit_counts(values, counts, space, args)
-        info = {"n_images": len(parts), "n_pixels": int(counts.sum()), "n_distinct": int(len(values))}
+        info = {"n_images": n_images, "n_pixels": int(counts.sum()), "n_distinct": int(len(values))}
         atomic_write(args.output, model_json_bytes(model, space, args.names, info))
     except (InputError, ValueError, OSError) as exc:
         reporter.message("error", args.output, reason(exc))
         return 1
     for text in caught:
         reporter.message("warning", args.output, text)
-    print(f"{args.output}: K={model.n_components}{' (auto)' if args.n_components == 'auto' else ''}, {space}, fitted on {len(parts)} image(s), "
+    print(f"{args.output}: K={model.n_components}{' (auto)' if args.n_components == 'auto' else ''}, {space}, fitted on {n_images} image(s), "
           f"{int(counts.sum()):,} pixels, {len(values):,} distinct values, {model.n_iter_} EM iterations")
     return 1 if reporter.counts["failed"] else 0

@@ -163,6 +163,10 @@ def _add_inputs(parser):
     parser.add_argument("-r", "--recursive", action="store_true", help="also take the images in subfolders of folder inputs")
     parser.add_argument("-j", "--jobs", type=positive_int, default=1, metavar="N",
                         help="images processed at once, in N processes (Dask; default: 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the images on the Dask cluster whose scheduler is at ADDRESS (e.g. "
+                        "tcp://host:8786) instead of on this machine; its workers must see the same paths "
+                        "(fit merges the colour counts on the workers)")
     parser.add_argument("--alpha", choices=("mask", "white"), default="mask",
                         help="mask: transparent pixels (alpha 0) are left out and labelled none; "
                         "white: composite over white and segment every pixel (default: mask)")

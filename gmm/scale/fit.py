@@ -13,7 +13,7 @@ import warnings
 
 from gmm.image import check_color_space, n_color_features, to_features
 from gmm.scale import cluster
-from gmm.scale.counts import ColourCounts, DenseAccumulator, count_image, image_codes, merge_counts
+from gmm.scale.counts import ColourCounts, DenseAccumulator, count_image, merge_counts, sparse_counts
 from gmm.scale.sources import INPUT_ERRORS, Tiles, plan, prepare, reason
 
 ON_ERROR = ("raise", "skip")
@@ -59,13 +59,13 @@ def count_batch(batch, color_space: str) -> ColourCounts:
             error = frame.error
             if error is None:
                 try:
-                    codes = image_codes(prepare(frame.image, color_space, "the image"), channels)
+                    codes, counts = sparse_counts(prepare(frame.image, color_space, "the image"), channels)
                 except INPUT_ERRORS as exc:
                     error = reason(exc)
             if error is not None:
                 errors.append((frame.name, error))
                 continue
-            acc.add_pixels(codes)
+            acc.add(codes, counts)
             n_images += 1
         codes, counts = acc.result()
     return ColourCounts(codes, counts, channels, n_images, tuple(errors))
