@@ -4,8 +4,9 @@ On distinct colours scikit-learn's ``KMeans`` costs as much as the whole EM fit 
 (about 15 ms of a 50 ms fit of the fox photo): input validation, a variance pass and a
 general-purpose Lloyd loop. This module runs the same algorithm step for step: the data centred
 on its mean, greedy k-means++ seeding with ``2 + log K`` local trials drawn from the same random
-stream, Lloyd iterations with distances as ``|c|^2 - 2 x.c``, the first centre on ties, sums in
-sample order, scikit-learn's own relocation of empty clusters, and its two stopping rules (labels
+stream, Lloyd iterations with distances as ``|c|^2 - 2 x.c`` (the dot products contracted into
+fused multiply-adds in feature order, as BLAS computes them there), the first centre on ties, sums
+in sample order, scikit-learn's own relocation of empty clusters, and its two stopping rules (labels
 unchanged, or the squared centre shift within ``tol`` times the mean variance). The labels are
 therefore scikit-learn's, except where a sample is equidistant to two centres within rounding
 (tests/test_kmeans.py compares them on photos and synthetic data), and the random state is left
@@ -30,11 +31,12 @@ BLOCK = 256
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _centre(X):
-    """Centred copy of ``X`` sample-last (d, n), squared norms (n,) and the column variances (d,).
+    """Centred copy of ``X`` sample-last (d, n) and the column variances (d,).
 
-    The sums run in sample order, as numpy's reductions over axis 0 of a C-ordered array do, so
-    the mean, the centred data and the variances equal ``X.mean(0)``, ``X - X.mean(0)`` and
-    ``np.var(X, axis=0)`` bit for bit.
+    The sums run in sample order, as numpy's reductions over axis 0 of a C-ordered array with
+    more than one column do, so the mean, the centred data and the variances equal
+    ``X.mean(0)``, ``X - X.mean(0)`` and ``np.var(X, axis=0)`` bit for bit (one column is
+    contiguous, and numpy sums it pairwise: see :func:`_centred`).
     """
     n, d = X.shape
     XT = np.empty((d, n))
@@ -50,15 +52,10 @@ def _centre(X):
             XT[j, i] = v
             ss += v * v
         variances[j] = ss / n
-    x_sq = np.zeros(n)
-    for j in range(d):
-        row = XT[j]
-        for i in range(n):
-            x_sq[i] += row[i] * row[i]
-    return XT, x_sq, variances
+    return XT, variances
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _distances_to(XT, index, x_sq, out):
     """``out[i] = max(-2 x_i.c + |c|^2 + |x_i|^2, 0)`` with ``c = x_index``, as scikit-learn's
     euclidean_distances computes it."""
@@ -73,7 +70,7 @@ def _distances_to(XT, index, x_sq, out):
         out[i] = max((-2.0 * out[i] + c_sq) + x_sq[i], 0.0)
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 def _assign(XT, centers, centers_sq, labels, start, stop):
     """Nearest centre (first on ties) of the samples in blocks ``start..stop-1``."""
     d, n = XT.shape
@@ -193,7 +190,7 @@ def kmeans_labels(X, sample_weight, n_clusters, random_state, max_iter=300, tol=
     ndarray of shape (n_samples,), int32
     """
     w = np.ones(X.shape[0]) if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float64)
-    XT, x_squared_norms, variances = _centre(np.ascontiguousarray(X, dtype=np.float64))
+    XT, x_squared_norms, variances = _centred(np.ascontiguousarray(X, dtype=np.float64))
     tol = float(np.mean(variances) * tol) if tol else 0.0
     indices = kmeans_plusplus(XT, n_clusters, x_squared_norms, w, random_state)
     labels = _lloyd(XT, w, np.ascontiguousarray(XT[:, indices].T), max_iter, tol)
@@ -233,6 +230,17 @@ def _lloyd(XT, w, centers, max_iter, tol):
     if not strict_convergence:  # labels that match the final centres
         _assign_all(XT, centers, labels)
     return labels
+
+
+def _centred(X):
+    """:func:`_centre`, except for one feature: numpy then sums the contiguous column pairwise,
+    and only numpy's own reductions give its bits."""
+    if X.shape[1] > 1:
+        XT, variances = _centre(X)
+        centred = np.ascontiguousarray(XT.T)  # scikit-learn's row norms: numpy's einsum on C-ordered rows
+        return XT, np.einsum("ij,ij->i", centred, centred), variances
+    centred = X - X.mean(axis=0)
+    return np.ascontiguousarray(centred.T), np.einsum("ij,ij->i", centred, centred), np.var(X, axis=0)
 
 
 def _assign_all(XT, centers, labels):
