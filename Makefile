@@ -13,7 +13,8 @@ SHARED_DATA := $(abspath ../shared/data)
 ifneq ($(wildcard $(SHARED_DATA)),)
 export GMM_DATA_MIRROR ?= $(SHARED_DATA)
 endif
-# One BLAS/OpenMP thread: k-means and every printed number are then the same on any machine.
+# One BLAS/OpenMP thread (gmm's kernels follow OMP_NUM_THREADS; their results do not depend on it):
+# every printed number is then the same on any machine.
 export OMP_NUM_THREADS := 1
 export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
