@@ -96,6 +96,9 @@ def update_sublattice(q, log_joint, beta, start, offsets):
 def sweep(q, log_joint, beta, connectivity):
     """One checkerboard sweep: every sublattice updated once, in :data:`SUBLATTICES` order.
 
+    Runs the fused numba kernel (:mod:`gmm._fused_potts`, one pass over the arrays per
+    sublattice) when it can, else :func:`update_sublattice` in numpy; they agree to rounding.
+
     Returns
     -------
     float
@@ -103,7 +106,27 @@ def sweep(q, log_joint, beta, connectivity):
         which later updates of the other sublattices leave unchanged).
     """
     offsets = neighbour_offsets(connectivity)
+    kernel = _fused_update()
+    if kernel is not None and q.flags.c_contiguous and log_joint.flags.c_contiguous \
+            and q.dtype == log_joint.dtype == np.float64:
+        table = np.array(offsets, dtype=np.int64)
+        return sum(kernel(q, log_joint, float(beta), start[0], start[1], table, G._LOG_RESP_FLOOR)
+                   for start in SUBLATTICES)
     return sum(update_sublattice(q, log_joint, beta, start, offsets) for start in SUBLATTICES)
+
+
+def _fused_update():
+    """:func:`gmm._fused_potts.update_sublattice` (one pass per sublattice), or None without numba
+    (or with ``gmm._kernels.USE_NUMBA = False``): then :func:`update_sublattice` in numpy."""
+    from gmm import _kernels
+
+    if not _kernels.USE_NUMBA:
+        return None
+    try:
+        from gmm._fused_potts import update_sublattice as kernel
+    except ImportError:  # numba is missing
+        return None
+    return kernel
 
 
 def agreement(q, connectivity):
