@@ -96,6 +96,17 @@ def log_block(x, out, n):
         out[i] = e * _LN2_HI + (2.0 * z + (2.0 * z * z2 * s + e * _LN2_LO))
 
 
+@numba.njit(cache=True, error_model="numpy")
+def column_max(rows, top, n):
+    """``top[:n]`` = the largest of ``rows[:, :n]`` in each column (rows: (K, >= n))."""
+    for i in range(n):
+        top[i] = rows[0, i]
+    for k in range(1, rows.shape[0]):
+        row = rows[k]
+        for i in range(n):
+            top[i] = max(top[i], row[i])
+
+
 # ----------------------------------------------------------------- sums within one block
 @numba.njit(cache=True, fastmath={"reassoc"}, error_model="numpy")
 def _sum(a, n):
@@ -193,13 +204,9 @@ def em_blocks(XT, w, stride, offsets, factors, whitened_means, shifts, floor, st
         b0 = b * BLOCK
         nb = min(BLOCK, n - b0)
         _log_joint_block(XT, b0, nb, offsets, factors, whitened_means, log_joint, z)
+        column_max(log_joint, top, nb)
         for i in range(nb):
-            top[i] = log_joint[0, i]
             total[i] = 0.0
-        for k in range(1, K):
-            q = log_joint[k]
-            for i in range(nb):
-                top[i] = max(top[i], q[i])
         for k in range(K):
             q, rk = log_joint[k], resp[k]
             for i in range(nb):

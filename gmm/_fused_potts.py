@@ -17,7 +17,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from gmm._fused import exp_block, log_block
+from gmm._fused import column_max, exp_block, log_block
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -62,13 +62,9 @@ def update_sublattice(q, log_joint, beta, row_start, col_start, offsets, floor):
             lj = log_joint[k, i]
             for s in range(w):
                 f[s] = f[s] * beta + lj[col_start + 2 * s]
+        column_max(field, top, w)
         for s in range(w):
-            top[s] = field[0, s]
             total[s] = 0.0
-        for k in range(1, K):
-            f = field[k]
-            for s in range(w):
-                top[s] = max(top[s], f[s])
         for k in range(K):
             f, r = field[k], resp[k]
             for s in range(w):
