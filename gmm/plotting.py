@@ -395,7 +395,7 @@ def plot_elbo_terms(axes, history):
     left.plot(it, history.entropy, "-", color=LINE_COLOURS[3], label=r"$H(q_t)$")
     left.set_xlabel("iteration")
     left.set_ylabel("nats per sample")
-    left.legend()
+    left.legend(loc="center right")  # the band between H(q) and the log-likelihoods is empty
     gap = np.asarray(history.kl_m, dtype=np.float64)
     right.semilogy(it + 1, np.where(gap > 0, gap, np.nan), "o-", ms=3, color=LINE_COLOURS[1], label="KL after M-step")
     right.set_xlabel("iteration")
@@ -510,7 +510,7 @@ def plot_value_counts(ax, counts_by_name: dict):
 
 
 # ------------------------------------------------------------------------------ video
-def plot_per_frame(ax, series_by_name: dict, *, ylabel, clip_starts=(), log=False):
+def plot_per_frame(ax, series_by_name: dict, *, ylabel, clip_starts=(), log=False, legend=True):
     """A per-frame quantity (flicker, accuracy, seconds) against the frame number, one line per name.
 
     Parameters
@@ -519,6 +519,8 @@ def plot_per_frame(ax, series_by_name: dict, *, ylabel, clip_starts=(), log=Fals
         NaN where the quantity is undefined (the flicker of a clip's first frame).
     clip_starts : sequence of int
         Frames where a new clip starts, drawn as dotted lines.
+    legend : bool
+        False when the figure has one legend for all its panels (:func:`figure_legend`).
     """
     for name, values in series_by_name.items():
         values = np.asarray(values, dtype=float)
@@ -529,25 +531,38 @@ def plot_per_frame(ax, series_by_name: dict, *, ylabel, clip_starts=(), log=Fals
         ax.set_yscale("log")
     ax.set_xlabel("frame")
     ax.set_ylabel(ylabel)
-    ax.legend()
+    if legend:
+        ax.legend()
     return ax
 
 
-def plot_frame_rates(ax, rates_by_name: dict, targets: dict | None = None):
+def plot_frame_rates(ax, rates_by_name: dict, targets: dict | None = None, legend=True):
     """Horizontal bars of frames per second, one per name, with dashed lines at ``targets`` {label: fps}."""
     names = list(rates_by_name)
     rates = [rates_by_name[name] for name in names]
     ax.barh(np.arange(len(names)), rates, color=LINE_COLOURS[0])
     for y, rate in enumerate(rates):
         ax.text(rate, y, f" {rate:.0f}", va="center")
-    for k, (label, value) in enumerate((targets or {}).items()):
-        ax.axvline(value, color=f"C{k + 1}", ls="--", lw=1, label=label)
+    for k, (label, value) in enumerate((targets or {}).items()):  # grey: the colours name modes elsewhere
+        ax.axvline(value, color="0.25", ls=("--", ":", "-.")[k % 3], lw=1, label=label)
+    ax.set_xlim(0, 1.2 * max(max(rates), *(targets or {0: 0}).values()))  # room for the numbers
     ax.set_yticks(np.arange(len(names)), names)
     ax.invert_yaxis()
     ax.set_xlabel("frames per second")
-    if targets:
+    if targets and legend:
         ax.legend(loc="lower right")
     return ax
+
+
+def figure_legend(fig, axes, ncols=3):
+    """One legend below all panels: every labelled artist of ``axes``, each label once."""
+    handles, labels = [], []
+    for ax in np.ravel(axes):
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
+    return fig.legend(handles, labels, loc="outside lower center", ncols=ncols)
 
 
 # ------------------------------------------------------------------------------ Student-t mixture

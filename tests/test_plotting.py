@@ -155,3 +155,14 @@ def test_history_png_bytes(history):
         assert image.format == "PNG" and image.size == (600, 350)  # 6 x 3.5 inches at DEFAULT_DPI
     assert plotting.history_png_bytes(history, "a title") == data
     assert plotting.history_png_bytes(history, "another title") != data
+
+
+def test_figure_legend_lists_each_label_once_below_the_panels():
+    fig, axes = plt.subplots(1, 3, layout="constrained")
+    plotting.plot_frame_rates(axes[0], {"fixed": 60.0, "warm": 18.0}, targets={"target": 30}, legend=False)
+    for ax in axes[1:]:
+        plotting.plot_per_frame(ax, {"fixed": np.ones(5), "warm": np.arange(5.0)}, ylabel="y", legend=False)
+    assert all(ax.get_legend() is None for ax in axes)
+    legend = plotting.figure_legend(fig, axes)
+    assert [text.get_text() for text in legend.get_texts()] == ["target", "fixed", "warm"]
+    assert axes[0].get_xlim()[1] >= 1.2 * 60  # room for the bars' numbers
