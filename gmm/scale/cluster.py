@@ -53,10 +53,24 @@ def connect(client=None, n_workers: int | None = None, processes: bool = True):
     n_workers = (os.cpu_count() or 1) if n_workers is None else n_workers
     if n_workers < 1:
         raise ValueError(f"n_workers must be >= 1, got {n_workers!r}")
-    with distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
-                                  dashboard_address=LOCAL_ANY_PORT, silence_logs=logging.ERROR) as cluster, \
+    with _quiet("distributed"), \
+            distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
+                                     dashboard_address=LOCAL_ANY_PORT, silence_logs=logging.ERROR) as cluster, \
             distributed.Client(cluster) as local:
         yield local
+
+
+@contextmanager
+def _quiet(name: str, level: int = logging.ERROR):
+    """Raise a logger's level for a ``with`` block: a cluster we start and stop is ours, and its
+    routine messages (comms closed at shutdown, with their tracebacks) are not the user's."""
+    logger = logging.getLogger(name)
+    previous = logger.level
+    logger.setLevel(max(level, previous))
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def n_workers(client) -> int:
