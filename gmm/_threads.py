@@ -4,7 +4,7 @@ EM on image data is a stream of small products (d = 3 features, a few components
 OpenMP threads barely help them, make their reductions depend on the machine's core count (so
 results would differ in the last bits between machines), and on a loaded machine their
 synchronisation costs more than the arithmetic; so they get one thread (:func:`single_threaded`).
-k-means likewise gives the same labels bit for bit only on one thread.
+scikit-learn's k-means (used for float32 data) likewise gives the same labels bit for bit only on one thread.
 
 The fused numba kernels (:mod:`gmm._fused`) are different: they release the GIL, work on
 blocks of samples, and write each block's partial sums to its own row, which are then added
