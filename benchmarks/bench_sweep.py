@@ -8,7 +8,18 @@ copy ``b[:] = a`` and a triad ``a = b + s * c`` over 256 MB arrays, counting byt
 written, best of several runs). The sweep's time over the bound is the ratio issue 13 asks to
 keep within 2.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_sweep.py      # about 30 seconds
+Timed, best of several runs, 4-neighbourhood, beta = 2:
+
+* ``sweep_s``: the sweep as the library runs it (:func:`gmm._fused_potts.sweep`, one pass over
+  the arrays) on one thread (``GMM_NUM_THREADS=1``), and ``sweep_2_threads_s`` on two; the bound
+  stays one thread's bandwidth, so the two-thread ratio flatters.
+* ``four_pass_s``: the previous kernel, :func:`gmm._fused_potts_four_pass.update_sublattice` once per
+  sublattice (four strided passes over the arrays), one thread.
+* ``exp_s``, ``log_s``: what the sweep's ``K * H * W`` exponentials and ``H * W`` logarithms (with
+  the reciprocals) cost alone, as the kernel computes them, on a block in cache, scaled: the
+  polynomials that any kernel giving the same bits must evaluate (no FMA, Horner's order).
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_sweep.py      # about 20 seconds
 
 Writes ``benchmarks/results/bench_sweep.json``.
 """
@@ -53,9 +64,10 @@ def bandwidth(n_bytes=256 * 2**20, repeats=7):
     return {"copy_gb_s": 2 * n * 8 / copy / 1e9, "triad_gb_s": 6 * n * 8 / triad_seconds / 1e9}
 
 
-def sweep_seconds(shape, repeats=7):
+def sweep_seconds(shape, threads, repeats=7):
     from gmm import _potts
 
+    os.environ["GMM_NUM_THREADS"] = str(threads)
     rng = np.random.RandomState(0)
     log_joint = np.log(rng.dirichlet(np.ones(K), size=shape).transpose(2, 0, 1).copy())
     q = np.exp(log_joint)
@@ -64,23 +76,74 @@ def sweep_seconds(shape, repeats=7):
     return best_of(lambda: _potts.sweep(q, log_joint, BETA, CONNECTIVITY), repeats)
 
 
+def four_pass_seconds(shape, repeats=5):
+    from gmm import _fused_potts_four_pass, _gaussian, _potts
+
+    rng = np.random.RandomState(0)
+    log_joint = np.log(rng.dirichlet(np.ones(K), size=shape).transpose(2, 0, 1).copy())
+    q = np.exp(log_joint)
+    q /= q.sum(axis=0)
+    table = np.array(_potts.neighbour_offsets(CONNECTIVITY), dtype=np.int64)
+
+    def run():
+        for row, col in _potts.SUBLATTICES:
+            _fused_potts_four_pass.update_sublattice(q, log_joint, BETA, row, col, table, _gaussian._LOG_RESP_FLOOR)
+
+    run()
+    return best_of(run, repeats)
+
+
+def exp_log_seconds_per_value(n=1024, repeats=2000):
+    """Seconds per ``exp`` and per ``log`` as the one-pass kernel computes them (its loops
+    :func:`gmm._fused_potts._exp_shifted` and ``_log_inverse``, the latter with ``1 / total``),
+    on a block in L1."""
+    import numba
+
+    from gmm import _fused_potts
+
+    @numba.njit(error_model="numpy")
+    def run_exp(field, top, resp, total, repeats):
+        for _ in range(repeats):
+            _fused_potts._exp_shifted(field, 0, top, resp, total, field.shape[1], -700.0)
+
+    @numba.njit(error_model="numpy")
+    def run_log(total, log_total, inverse, repeats):
+        for _ in range(repeats):
+            _fused_potts._log_inverse(total, log_total, inverse, total.shape[0])
+
+    rng = np.random.RandomState(0)
+    field, top, resp, total = -20.0 * rng.random_sample((1, n)), np.zeros(n), np.empty((1, n)), np.zeros(n)
+    ones, log_total, inverse = 1.0 + 3.0 * rng.random_sample(n), np.empty(n), np.empty(n)
+    run_exp(field, top, resp, total, 1)  # top = 0: field -= top leaves it unchanged
+    run_log(ones, log_total, inverse, 1)
+    exp = best_of(lambda: run_exp(field, top, resp, total, repeats), 5) / (n * repeats)
+    log = best_of(lambda: run_log(ones, log_total, inverse, repeats), 5) / (n * repeats)
+    return exp, log
+
+
 def main():
     measured = bandwidth()
     stream = max(measured.values())
+    exp, log = exp_log_seconds_per_value()
     rows = []
     for name, shape in SIZES.items():
-        seconds = sweep_seconds(shape)
+        one, two, four = sweep_seconds(shape, 1), sweep_seconds(shape, 2), four_pass_seconds(shape)
         traffic = 3 * K * shape[0] * shape[1] * 8
         bound = traffic / (stream * 1e9)
-        rows.append({"size": name, "k": K, "sweep_s": seconds, "min_traffic_mb": traffic / 2**20,
-                     "bound_s": bound, "ratio": seconds / bound})
-        print(f"{name}: sweep {seconds * 1e3:.1f} ms, bound {bound * 1e3:.1f} ms "
-              f"({traffic / 2**20:.0f} MB at {stream:.1f} GB/s): {seconds / bound:.1f}x the bound")
+        sites = shape[0] * shape[1]
+        rows.append({"size": name, "k": K, "sweep_s": one, "sweep_2_threads_s": two, "four_pass_s": four,
+                     "exp_s": exp * K * sites, "log_s": log * sites, "min_traffic_mb": traffic / 2**20,
+                     "bound_s": bound, "ratio": one / bound, "ratio_2_threads": two / bound,
+                     "four_pass_ratio": four / bound})
+        print(f"{name}: sweep {one * 1e3:.1f} ms on 1 thread, {two * 1e3:.1f} ms on 2; four passes "
+              f"{four * 1e3:.1f} ms; bound {bound * 1e3:.1f} ms ({traffic / 2**20:.0f} MB at {stream:.1f} GB/s): "
+              f"{one / bound:.1f}x, {two / bound:.1f}x, {four / bound:.1f}x the bound; its exps alone "
+              f"{exp * K * sites * 1e3:.1f} ms, logs {log * sites * 1e3:.1f} ms")
     document = {"meta": {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": platform.platform(),
                          "cpus": os.cpu_count(), "numpy": np.__version__,
                          "threads": os.environ.get("OMP_NUM_THREADS", "unset"), "beta": BETA,
                          "connectivity": CONNECTIVITY},
-                "bandwidth": measured, "rows": rows}
+                "bandwidth": measured, "exp_s_per_value": exp, "log_s_per_value": log, "rows": rows}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     tmp = RESULTS.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n")

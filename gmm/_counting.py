@@ -1,7 +1,10 @@
-"""Numba kernel of the colour counter: distinct 24-bit colours, their counts and the inverse index.
+"""Numba kernels of the pixel counters: distinct grey levels or 24-bit colours, their counts and
+the inverse index, and the gather of per-value labels back to the pixels.
 
-Imported only when :mod:`gmm.distinct` first counts a uint8 RGB image, so ``import gmm`` does
-not load numba; ``cache=True`` stores the machine code beside this file.
+Each kernel takes a range of pixels, so that :mod:`gmm.distinct` can share an image out over
+threads; the counts are integers, the same however the pixels were shared. Imported only when
+:mod:`gmm.distinct` first counts a uint8 image, so ``import gmm`` does not load numba;
+``cache=True`` stores the machine code beside this file.
 """
 
 from __future__ import annotations
@@ -24,44 +27,58 @@ def _code(pixels, p):
 
 
 @numba.njit(cache=True, nogil=True)
-def mark_rgb(pixels, start, stop, words):
-    """Set the bit of each colour of pixels ``start..stop-1`` in a bitmap of 2**24 bits."""
+def mark_rgb(pixels, start, stop, words, summary):
+    """Set the bit of each colour of pixels ``start..stop-1`` in a bitmap of 2**24 bits, and the
+    bit of its word in ``summary`` (2**18 bits), so that later passes skip the empty words."""
     one = np.uint64(1)
     for p in range(start, stop):
         code = _code(pixels, p)
-        words[code >> 6] |= one << np.uint64(code & 63)
+        w = code >> 6
+        words[w] |= one << np.uint64(code & 63)
+        summary[w >> 6] |= one << np.uint64(w & 63)
 
 
 @numba.njit(cache=True, nogil=True)
-def present_rgb(bitmaps):
-    """Merge per-thread bitmaps (T, 2**18) into the first; returns ``before`` and the present
-    colours' codes, sorted.
+def present_rgb(bitmaps, summaries):
+    """Merge per-thread bitmaps (T, 2**18) and summaries (T, 2**12) into the first; returns
+    ``before`` and the present colours' codes, sorted.
 
-    ``before[w]`` is the number of set bits in the words before word ``w``; a colour's index
-    among the present ones is then ``before`` plus the set bits below it in its word (a rank
-    query on a succinct bitmap). Linear time, no sort.
+    ``before[w]`` is the number of set bits in the words before word ``w`` (written for the
+    words that hold a colour, the only ones a pixel asks about); a colour's index among the
+    present ones is then ``before`` plus the set bits below it in its word (a rank query on a
+    succinct bitmap). Linear in the colours present: the summary names the non-empty words.
     """
-    words = bitmaps[0]  # merged in place
+    one = np.uint64(1)
+    words, summary = bitmaps[0], summaries[0]  # merged in place
     for t in range(1, bitmaps.shape[0]):
-        other = bitmaps[t]
-        for w in range(words.shape[0]):
-            words[w] |= other[w]
+        for s in range(summary.shape[0]):
+            bits = summaries[t, s]
+            summary[s] |= bits
+            while bits:
+                w = (s << 6) | _popcount((bits & (~bits + one)) - one)  # the lowest set bit
+                words[w] |= bitmaps[t, w]
+                bits &= bits - one
     before = np.empty(words.shape[0], dtype=np.int32)  # < 2**24 colours: int32 halves its pages
     n_present = 0
-    for w in range(words.shape[0]):
-        before[w] = n_present
-        n_present += _popcount(words[w])
-    present = np.empty(n_present, dtype=np.uint32)
-    one = np.uint64(1)
-    j = 0
-    for w in range(words.shape[0]):
-        bits = words[w]
-        if bits == 0:
-            continue
+    for s in range(summary.shape[0]):
+        bits = summary[s]
         while bits:
-            present[j] = (w << 6) | _popcount((bits & (~bits + one)) - one)  # the lowest set bit
+            w = (s << 6) | _popcount((bits & (~bits + one)) - one)
+            before[w] = n_present
+            n_present += _popcount(words[w])
             bits &= bits - one
-            j += 1
+    present = np.empty(n_present, dtype=np.uint32)
+    j = 0
+    for s in range(summary.shape[0]):
+        marks = summary[s]
+        while marks:
+            w = (s << 6) | _popcount((marks & (~marks + one)) - one)
+            bits = words[w]
+            while bits:
+                present[j] = (w << 6) | _popcount((bits & (~bits + one)) - one)
+                bits &= bits - one
+                j += 1
+            marks &= marks - one
     return before, present
 
 
@@ -79,12 +96,30 @@ def rank_rgb(pixels, start, stop, words, before, index, counts):
 
 
 @numba.njit(cache=True, nogil=True)
-def count_grey(pixels, index):
-    """Distinct levels of uint8 grey pixels (n,): the levels present (sorted), their counts, and
-    each pixel's index into them in ``index`` (n,) int32. Two passes, no sort."""
-    histogram = np.zeros(256, dtype=np.int64)
-    for p in range(pixels.shape[0]):
-        histogram[pixels[p]] += 1
+def histogram_grey(pixels, start, stop, histogram):
+    """Add the levels of uint8 grey pixels ``start..stop-1`` to ``histogram`` (256,) int64.
+
+    Four interleaved histograms, summed at the end: neighbouring pixels often share a level,
+    and one histogram would make each increment wait for the previous one.
+    """
+    split = np.zeros((4, 256), dtype=np.int64)
+    p = start
+    while p + 4 <= stop:
+        split[0, pixels[p]] += 1
+        split[1, pixels[p + 1]] += 1
+        split[2, pixels[p + 2]] += 1
+        split[3, pixels[p + 3]] += 1
+        p += 4
+    while p < stop:
+        split[0, pixels[p]] += 1
+        p += 1
+    for level in range(256):
+        histogram[level] += (split[0, level] + split[1, level]) + (split[2, level] + split[3, level])
+
+
+@numba.njit(cache=True, nogil=True)
+def present_grey(histogram):
+    """The levels present (sorted), their counts, and each level's rank among them (256,) int32."""
     rank = np.zeros(256, dtype=np.int32)
     n_present = 0
     for level in range(256):
@@ -96,9 +131,14 @@ def count_grey(pixels, index):
         if histogram[level] > 0:
             present[rank[level]] = level
             counts[rank[level]] = histogram[level]
-    for p in range(pixels.shape[0]):
+    return present, counts, rank
+
+
+@numba.njit(cache=True, nogil=True)
+def rank_grey(pixels, start, stop, rank, index):
+    """``index[p] = rank[pixels[p]]`` for pixels ``start..stop-1``."""
+    for p in range(start, stop):
         index[p] = rank[pixels[p]]
-    return present, counts
 
 
 @numba.njit(cache=True, nogil=True)

@@ -21,6 +21,8 @@ import math
 import numba
 import numpy as np
 
+from gmm._fused_moments import full_statistics, reduce_em  # noqa: F401  (the pass's sums, added up)
+
 #: Samples per block: the block's temporaries (about 30 rows of this length) stay in L1.
 BLOCK = 256
 _LOG2E = 1.4426950408889634
@@ -174,6 +176,29 @@ def _log_joint_block3(XT, b0, nb, offsets, factors, whitened_means, log_joint):
             q[i] = o - 0.5 * (((0.0 + z0 * z0) + z1 * z1) + z2 * z2)
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _normalise_block(log_joint, nb, floor, top, resp, total, log_norm, tmp, bits, zero_vanished):
+    """For one block: ``top`` the largest log joint per sample, ``resp[k] = exp(log_joint[k] - top)``
+    (0 below ``floor``), their sums ``total``, and ``log_norm = log(total) + top``, the sample's
+    log-likelihood. ``zero_vanished``: set the log joint to 0 where ``resp`` is 0 (a vanished
+    term then counts 0 in the ELBO's sums, even where ``log pi = -inf``)."""
+    column_max(log_joint, top, nb)
+    for i in range(nb):
+        total[i] = 0.0
+    for k in range(log_joint.shape[0]):
+        q, rk = log_joint[k], resp[k]
+        for i in range(nb):
+            tmp[i] = q[i] - top[i]
+        exp_block(tmp, rk, bits, nb, floor)
+        for i in range(nb):
+            total[i] += rk[i]
+            if zero_vanished:  # loop-invariant: LLVM takes it out of the loop
+                q[i] = q[i] if rk[i] > 0.0 else 0.0
+    log_block(total, log_norm, nb)
+    for i in range(nb):
+        log_norm[i] += top[i]
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def em_blocks(XT, w, stride, offsets, factors, whitened_means, shifts, floor, start, stop, partial, log_likelihood):
     """The E-step and the M-step statistics of blocks ``start..stop-1``, block by block.
@@ -204,20 +229,8 @@ def em_blocks(XT, w, stride, offsets, factors, whitened_means, shifts, floor, st
         b0 = b * BLOCK
         nb = min(BLOCK, n - b0)
         _log_joint_block(XT, b0, nb, offsets, factors, whitened_means, log_joint, z)
-        column_max(log_joint, top, nb)
+        _normalise_block(log_joint, nb, floor, top, resp, total, log_norm, tmp, bits, True)
         for i in range(nb):
-            total[i] = 0.0
-        for k in range(K):
-            q, rk = log_joint[k], resp[k]
-            for i in range(nb):
-                tmp[i] = q[i] - top[i]
-            exp_block(tmp, rk, bits, nb, floor)
-            for i in range(nb):
-                total[i] += rk[i]
-                q[i] = q[i] if rk[i] > 0.0 else 0.0  # a vanished term counts 0, even where log pi = -inf
-        log_block(total, log_norm, nb)
-        for i in range(nb):
-            log_norm[i] += top[i]
             weight[i] = w[(b0 + i) * stride]
             scale[i] = weight[i] / total[i]
         log_likelihood[b] = _dot(weight, log_norm, nb)
@@ -241,52 +254,32 @@ def em_blocks(XT, w, stride, offsets, factors, whitened_means, shifts, floor, st
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def reduce_em(partial, log_likelihood, nk, first, second):
-    """Add the blocks' partial sums in block order (so the result does not depend on how the
-    blocks were shared out): fills ``nk`` (K,), ``first`` (K, d), the lower triangle of ``second``
-    (K, d, d), all zero on entry; returns the weighted sums of the log-likelihood, the expected
-    complete log-likelihood and the entropy, shape (3,)."""
-    n_blocks, K, _ = partial.shape
-    d = first.shape[1]
-    sums = np.zeros(3)
-    for b in range(n_blocks):
-        sums[0] += log_likelihood[b]
-        for k in range(K):
-            out = partial[b, k]
-            sums[1] += out[0]
-            sums[2] -= out[1]
-            nk[k] += out[2]
-            for j in range(d):
-                first[k, j] += out[3 + j]
-                for m in range(j + 1):
-                    second[k, j, m] += out[3 + d + j * d + m]
-    return sums
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def label_blocks(XT, w, stride, offsets, factors, whitened_means, start, stop, labels, log_likelihood):
+def label_blocks(XT, w, stride, offsets, factors, whitened_means, floor, start, stop, labels, log_likelihood):
     """Most probable component per sample of blocks ``start..stop-1`` (the first on ties) and
-    each block's ``sum w log p(x)`` in ``log_likelihood[block]``."""
+    each block's ``sum w log p(x)`` in ``log_likelihood[block]``, computed as :func:`em_blocks`
+    computes it (the same vectorised ``exp`` and ``log``, the same sums)."""
     d, n = XT.shape
     K = offsets.shape[0]
-    log_joint = np.empty((K, BLOCK))
-    z = np.empty(BLOCK)
+    log_joint, resp = np.empty((K, BLOCK)), np.empty((K, BLOCK))
+    z, top, total, log_norm = np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK), np.empty(BLOCK)
+    weight, tmp = np.empty(BLOCK), np.empty(BLOCK)
+    best = np.empty(BLOCK, dtype=np.int64)
+    bits = np.empty(BLOCK, dtype=np.int64)
     for b in range(start, stop):
         b0 = b * BLOCK
         nb = min(BLOCK, n - b0)
         _log_joint_block(XT, b0, nb, offsets, factors, whitened_means, log_joint, z)
-        block = 0.0
+        _normalise_block(log_joint, nb, floor, top, resp, total, log_norm, tmp, bits, False)
         for i in range(nb):
-            top, best = log_joint[0, i], 0
-            for k in range(1, K):
-                if log_joint[k, i] > top:
-                    top, best = log_joint[k, i], k
-            total = 0.0
-            for k in range(K):
-                total += np.exp(log_joint[k, i] - top)
-            labels[b0 + i] = best
-            block += w[(b0 + i) * stride] * (np.log(total) + top)
-        log_likelihood[b] = block
+            best[i] = 0  # also where a NaN leaves no maximum (the first component, as before)
+        for k in range(K - 1, -1, -1):  # from the last, so that the first of equal maxima wins
+            q = log_joint[k]
+            for i in range(nb):
+                best[i] = k if q[i] == top[i] else best[i]
+        for i in range(nb):
+            weight[i] = w[(b0 + i) * stride]
+            labels[b0 + i] = best[i]
+        log_likelihood[b] = _dot(weight, log_norm, nb)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

@@ -184,6 +184,11 @@ def precisions_cholesky(covariances, covariance_type):
     )
     if covariance_type in ("full", "tied"):
         stack = covariances if covariance_type == "full" else covariances[np.newaxis]
+        if stack.shape[-1] == 1:  # one feature (grey): LAPACK's factor is the square root; the same bits
+            if np.any(stack <= 0):  # where numpy's Cholesky raises (a NaN passes through, as there)
+                raise ValueError(message)
+            result = 1.0 / np.sqrt(stack)
+            return result if covariance_type == "full" else result[0]
         try:
             cov_chol = np.linalg.cholesky(stack)
         except np.linalg.LinAlgError:

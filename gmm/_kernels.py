@@ -93,8 +93,9 @@ def label_and_score(data, params):
         kernel_parameters = _kernel_parameters(params)
         n_blocks = -(-data.X.shape[0] // fused.BLOCK)
         per_block = np.empty(n_blocks)
-        share_blocks(lambda start, stop: fused.label_blocks(data.XT, weights, stride, *kernel_parameters, start,
-                                                            stop, labels, per_block), n_blocks, _MIN_BLOCKS)
+        share_blocks(lambda start, stop: fused.label_blocks(data.XT, weights, stride, *kernel_parameters,
+                                                            G._LOG_RESP_FLOOR, start, stop, labels, per_block),
+                     n_blocks, _MIN_BLOCKS)
         return labels, float(fused.sum_in_order(per_block))
     log_joint = G.log_joint(data.XT, *params)
     labels = argmax_rows(log_joint)
@@ -172,7 +173,11 @@ def _fused_e_step(fused, data, params):
     first = np.zeros((n_components, n_features))
     second = np.zeros((n_components, n_features, n_features))
     terms = fused.reduce_em(partial, per_block, nk, first, second)
-    return tuple(float(t) for t in terms), statistics_from_moments(nk, first, second, means, covariance_type)
+    if covariance_type == "full":  # the common case, without numpy's call overheads; the same bits
+        statistics = fused.full_statistics(nk, first, second, means)
+    else:
+        statistics = statistics_from_moments(nk, first, second, means, covariance_type)
+    return tuple(float(t) for t in terms), statistics
 
 
 def statistics_from_moments(counts, first, second, shifts, covariance_type):

@@ -96,8 +96,9 @@ def update_sublattice(q, log_joint, beta, start, offsets):
 def sweep(q, log_joint, beta, connectivity):
     """One checkerboard sweep: every sublattice updated once, in :data:`SUBLATTICES` order.
 
-    Runs the fused numba kernel (:mod:`gmm._fused_potts`, one pass over the arrays per
-    sublattice) when it can, else :func:`update_sublattice` in numpy; they agree to rounding.
+    Runs the numba kernel (:func:`gmm._fused_potts.sweep`: the whole sweep in one pass over
+    the arrays, rows shared out on threads) when it can, else :func:`update_sublattice` in
+    numpy; they agree to rounding.
 
     Returns
     -------
@@ -109,21 +110,19 @@ def sweep(q, log_joint, beta, connectivity):
     kernel = _fused_update()
     if kernel is not None and q.flags.c_contiguous and log_joint.flags.c_contiguous \
             and q.dtype == log_joint.dtype == np.float64:
-        table = np.array(offsets, dtype=np.int64)
-        return sum(kernel(q, log_joint, float(beta), start[0], start[1], table, G._LOG_RESP_FLOOR)
-                   for start in SUBLATTICES)
+        return kernel(q, log_joint, float(beta), SUBLATTICES, offsets, G._LOG_RESP_FLOOR)
     return sum(update_sublattice(q, log_joint, beta, start, offsets) for start in SUBLATTICES)
 
 
 def _fused_update():
-    """:func:`gmm._fused_potts.update_sublattice` (one pass per sublattice), or None without numba
-    (or with ``gmm._kernels.USE_NUMBA = False``): then :func:`update_sublattice` in numpy."""
+    """:func:`gmm._fused_potts.sweep` (one pass per sweep), or None without numba (or with
+    ``gmm._kernels.USE_NUMBA = False``): then :func:`update_sublattice` in numpy."""
     from gmm import _kernels
 
     if not _kernels.USE_NUMBA:
         return None
     try:
-        from gmm._fused_potts import update_sublattice as kernel
+        from gmm._fused_potts import sweep as kernel
     except ImportError:  # numba is missing
         return None
     return kernel

@@ -8,7 +8,7 @@ distinct colours, a grey one at most 256 levels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,20 +27,30 @@ class DistinctPixels:
     counts : ndarray of shape (n_distinct,), int64
         How many pixels hold each value.
     index : ndarray of shape (height, width), int32
-        For each pixel, the row of ``values`` it holds.
+        For each pixel, the row of ``values`` it holds. A uint8 grey image keeps its levels and
+        builds this on first use: its labels come from the levels through a 256-entry table,
+        a quarter of the memory traffic of the index.
     """
 
     values: np.ndarray
     counts: np.ndarray
-    index: np.ndarray
+    _index: np.ndarray | None = field(repr=False)
+    _levels: np.ndarray | None = field(default=None, repr=False)  # grey: a copy of the levels (H, W)
+    _rank: np.ndarray | None = field(default=None, repr=False)  # grey: each level's row (256,)
+
+    @property
+    def index(self) -> np.ndarray:
+        if self._index is None:  # a grey image's, on first use (frozen: set once, through object)
+            object.__setattr__(self, "_index", _rank_grey(self._levels, self._rank))
+        return self._index
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.index.shape
+        return (self._levels if self._index is None else self._index).shape
 
     @property
     def n_pixels(self) -> int:
-        return int(self.index.size)
+        return int(np.prod(self.shape))
 
     def expand(self, per_value: np.ndarray) -> np.ndarray:
         """Broadcast a per-distinct-value array (n_distinct, ...) to the pixels (H, W, ...)."""
@@ -53,12 +63,17 @@ class DistinctPixels:
         if kernels is None or per_value.ndim != 1 or per_value.dtype.kind not in "iub":
             return per_value[self.index]
         # labels to pixels: a numba gather on this process's threads (numpy's take runs on one)
-        index = self.index.reshape(-1)
+        if self._index is None:  # grey: through a table of the 256 levels, from the levels
+            table = np.zeros(256, dtype=per_value.dtype)
+            table[self.values[:, 0]] = per_value
+            per_value, index = table, self._levels.reshape(-1)
+        else:
+            index = self._index.reshape(-1)
         out = np.empty(index.shape[0], dtype=per_value.dtype)
         share_blocks(lambda start, stop: kernels.take(per_value, index, out, start * _TAKE_BLOCK,
                                                       min(stop * _TAKE_BLOCK, index.shape[0])),
                      -(-index.shape[0] // _TAKE_BLOCK))
-        return out.reshape(self.index.shape)
+        return out.reshape(self.shape)
 
 
 def distinct_pixels(image) -> DistinctPixels:
@@ -77,8 +92,11 @@ def distinct_pixels(image) -> DistinctPixels:
     shape = image.shape[:2]
     pixels = image.reshape(shape[0] * shape[1], -1)
     if image.dtype == np.uint8 and pixels.shape[1] == 1:
-        present, counts, index = _count_grey(pixels[:, 0])
-        return DistinctPixels(present[:, np.newaxis], counts, index.reshape(shape))
+        levels = np.array(pixels[:, 0])  # a copy: the index may be built later, from these levels
+        present, counts, rank = _histogram_grey(levels)
+        if _counting_kernels() is None:
+            return DistinctPixels(present[:, np.newaxis], counts, rank[levels].reshape(shape))
+        return DistinctPixels(present[:, np.newaxis], counts, None, levels.reshape(shape), rank)
     if image.dtype == np.uint8 and pixels.shape[1] == 3:
         present, counts, index = _count_rgb(pixels)
         return DistinctPixels(_unpack_rgb(present), counts, index.reshape(shape))
@@ -88,18 +106,32 @@ def distinct_pixels(image) -> DistinctPixels:
     return DistinctPixels(values, counts.astype(np.int64), inverse.reshape(shape).astype(np.int32))
 
 
-def _count_grey(levels):
-    """Levels present in uint8 grey pixels (n,), sorted, their counts and each pixel's index."""
+def _histogram_grey(levels):
+    """Levels present in uint8 grey pixels (n,), sorted, their counts, and each level's row
+    among them (256,) int32."""
     kernels = _counting_kernels()
     if kernels is None:
         counts = np.bincount(levels, minlength=256)
         present = np.flatnonzero(counts)
-        lut = np.zeros(256, dtype=np.int32)
-        lut[present] = np.arange(present.size, dtype=np.int32)
-        return present.astype(np.uint8), counts[present], lut[levels]
-    index = np.empty(levels.shape[0], dtype=np.int32)
-    present, counts = kernels.count_grey(np.ascontiguousarray(levels), index)
-    return present, counts, index
+        rank = np.zeros(256, dtype=np.int32)
+        rank[present] = np.arange(present.size, dtype=np.int32)
+        return present.astype(np.uint8), counts[present], rank
+    levels = np.ascontiguousarray(levels)
+    parts = _parts(levels.shape[0])
+    histograms = np.zeros((len(parts), 256), dtype=np.int64)
+    run_parts(lambda part, start, stop: kernels.histogram_grey(levels, start, stop, histograms[part]), parts)
+    return kernels.present_grey(histograms.sum(axis=0))
+
+
+def _rank_grey(levels, rank):
+    """Each pixel's row among the present levels: ``rank[levels]`` as int32, on threads."""
+    kernels = _counting_kernels()
+    flat = levels.reshape(-1)
+    if kernels is None:
+        return rank[levels]
+    index = np.empty(flat.shape[0], dtype=np.int32)
+    run_parts(lambda part, start, stop: kernels.rank_grey(flat, start, stop, rank, index), _parts(flat.shape[0]))
+    return index.reshape(levels.shape)
 
 
 def _count_rgb(pixels):
@@ -115,11 +147,12 @@ def _count_rgb(pixels):
         return present.astype(np.uint32), counts.astype(np.int64), index.astype(np.int32).ravel()
     pixels = np.ascontiguousarray(pixels)
     n = pixels.shape[0]
-    parts = [(start * _COUNT_BLOCK, min(stop * _COUNT_BLOCK, n))
-             for start, stop in block_parts(-(-n // _COUNT_BLOCK))]
+    parts = _parts(n)
     bitmaps = np.zeros((len(parts), 1 << 18), dtype=np.uint64)  # one bit per colour, per thread
-    run_parts(lambda part, start, stop: kernels.mark_rgb(pixels, start, stop, bitmaps[part]), parts)
-    before, present = kernels.present_rgb(bitmaps)
+    summaries = np.zeros((len(parts), 1 << 12), dtype=np.uint64)  # one bit per word of the bitmap
+    run_parts(lambda part, start, stop: kernels.mark_rgb(pixels, start, stop, bitmaps[part], summaries[part]),
+              parts)
+    before, present = kernels.present_rgb(bitmaps, summaries)
     words = bitmaps[0]
     index = np.empty(n, dtype=np.int32)
     counts = np.zeros((len(parts), present.shape[0]), dtype=np.int64)
@@ -128,8 +161,13 @@ def _count_rgb(pixels):
     return present, counts.sum(axis=0), index
 
 
+def _parts(n):
+    """Contiguous pixel ranges, one per thread to use: 64k pixels or more each."""
+    return [(start * _COUNT_BLOCK, min(stop * _COUNT_BLOCK, n)) for start, stop in block_parts(-(-n // _COUNT_BLOCK))]
+
+
 _COUNTER = {}
-_TAKE_BLOCK = 1 << 16  # pixels per block of the label gather
+_TAKE_BLOCK = 1 << 12  # pixels per block of the label gather (16 blocks or more per thread)
 _COUNT_BLOCK = 1 << 12  # pixels per block of the colour count (16 blocks or more per thread)
 
 

@@ -8,22 +8,18 @@ EM iteration runs either there (numpy) or in one fused pass over the data (:mod:
 
 from __future__ import annotations
 
-import numbers
 import time
 import warnings
-from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from gmm import _gaussian as G
 from gmm import _kernels
+from gmm._base import _MixtureBase
 from gmm._init import initial_responsibilities
-from gmm._threads import single_threaded
 from gmm._validation import check_initial_parameters, check_n_samples, check_sample_weight, external_stacklevel
 from gmm.history import HistoryRecorder
 
@@ -34,7 +30,7 @@ class ComponentCollapseWarning(UserWarning):
     """A component sits on fewer samples than it needs for a covariance: ``reg_covar`` holds it."""
 
 
-class GaussianMixture(DensityMixin, BaseEstimator):
+class GaussianMixture(_MixtureBase):
     """Gaussian mixture fitted by EM, with exact sample weights and an ELBO history.
 
     Parameters, fitted attributes and behaviour are those of ``sklearn.mixture.GaussianMixture``
@@ -82,40 +78,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     n_features_in_ : int
     """
 
-    _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0.0, None, closed="left")],
-        "reg_covar": [Interval(Real, 0.0, None, closed="left")],
-        "max_iter": [Interval(Integral, 0, None, closed="left")],
-        "n_init": [Interval(Integral, 1, None, closed="left")],
-        "init_params": [StrOptions({"kmeans", "random", "random_from_data", "k-means++"})],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-        "verbose_interval": [Interval(Integral, 1, None, closed="left")],
-        "covariance_type": [StrOptions({"full", "tied", "diag", "spherical"})],
-        "weights_init": ["array-like", None],
-        "means_init": ["array-like", None],
-        "precisions_init": ["array-like", None],
-    }
+    _parameter_names = PARAMETER_NAMES
 
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
                  n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
                  random_state=None, warm_start=False, verbose=0, verbose_interval=10):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.means_init = means_init
-        self.precisions_init = precisions_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
+        super().__init__(n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar,
+                         max_iter=max_iter, n_init=n_init, init_params=init_params, weights_init=weights_init,
+                         means_init=means_init, precisions_init=precisions_init, random_state=random_state,
+                         warm_start=warm_start, verbose=verbose, verbose_interval=verbose_interval)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y=None, sample_weight=None):
@@ -127,14 +98,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         spread at least 100 times more. A component on many identical samples (a saturated
         region of a photo) is a point mass the data really have: no warning.
         """
-        self.fit_predict(X, y, sample_weight=sample_weight)
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the most probable component of each sample: shape (n_samples,)."""
-        with single_threaded():
-            return self._fit(X, sample_weight)
+        return super().fit(X, y, sample_weight=sample_weight)
 
     def _fit(self, X, sample_weight):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
@@ -236,18 +200,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         cast = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
         return cast(self.weights_), cast(self.means_), cast(self.precisions_cholesky_), self.covariance_type
 
-    def _get_parameters(self):
-        return tuple(getattr(self, name) for name in PARAMETER_NAMES)
-
-    def _set_parameters(self, params):
-        for name, value in zip(PARAMETER_NAMES, params):
-            setattr(self, name, value)
-
     # --------------------------------------------------------------- inference
     def _log_joint(self, X):
         """Log joint under the fitted parameters, sample-last: shape (K, n), and the output dtype."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validated(X)
         dtype = np.result_type(X.dtype, self.means_.dtype)  # as numpy would promote in scikit-learn
         return G.log_joint(np.ascontiguousarray(X.T), *self._params()), dtype
 
@@ -261,59 +217,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def mahalanobis(self, X):
         """Mahalanobis distance of every sample to every component: shape (n_samples, K)."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validated(X)
         weights, means, precisions_chol, covariance_type = self._params()
         distances = G.mahalanobis_sq(np.ascontiguousarray(X.T), means, precisions_chol, covariance_type)
         return np.ascontiguousarray(np.sqrt(distances).T, dtype=np.result_type(X.dtype, self.means_.dtype))
-
-    def score_samples(self, X):
-        """``log p(x_n | theta)`` per sample: shape (n_samples,)."""
-        log_joint, dtype = self._log_joint(X)
-        return G.normalize_log_joint(log_joint)[0].astype(dtype, copy=False)
-
-    def score(self, X, y=None, sample_weight=None):
-        """Mean log-likelihood per unit weight."""
-        log_prob = self.score_samples(X).astype(np.float64)
-        weights = check_sample_weight(sample_weight, log_prob.shape[0])
-        return float(log_prob.mean() if weights is None else weights @ log_prob / weights.sum())
 
     def predict(self, X):
         """Most probable component per sample (hard clustering), the first one on ties: (n_samples,)."""
         return _kernels.argmax_rows(self._log_joint(X)[0])
 
-    def predict_proba(self, X):
-        """Responsibilities ``p(z_n = k | x_n)`` (soft clustering): shape (n_samples, K)."""
-        log_joint, dtype = self._log_joint(X)
-        return np.ascontiguousarray(G.normalize_log_joint(log_joint)[1].T, dtype=dtype)
-
-    def _n_parameters(self):
-        n_features = self.means_.shape[1]
-        cov_params = {
-            "full": self.n_components * n_features * (n_features + 1) / 2.0,
-            "diag": self.n_components * n_features,
-            "tied": n_features * (n_features + 1) / 2.0,
-            "spherical": self.n_components,
-        }[self.covariance_type]
-        return int(cov_params + self.n_components * n_features + self.n_components - 1)
-
-    def bic(self, X, sample_weight=None):
-        """Bayesian information criterion (lower is better); ``n`` is the total weight."""
-        n = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-        return -2 * self.score(X, sample_weight=sample_weight) * n + self._n_parameters() * np.log(n)
-
-    def aic(self, X, sample_weight=None):
-        """Akaike information criterion (lower is better)."""
-        n = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-        return -2 * self.score(X, sample_weight=sample_weight) * n + 2 * self._n_parameters()
-
     def sample(self, n_samples=1):
         """Draw samples: returns ``(X, labels)`` of shapes (n_samples, d) and (n_samples,)."""
-        check_is_fitted(self)
-        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
-            raise ValueError(  # scikit-learn's words
-                f"Invalid value for 'n_samples': {n_samples!r} . The sampling requires at least one sample.")
-        rng = check_random_state(self.random_state)
+        rng = self._sampling_rng(n_samples)
         counts = rng.multinomial(n_samples, np.asarray(self.weights_, dtype=np.float64))
         d = self.means_.shape[1]
         draws = []

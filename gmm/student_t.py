@@ -2,7 +2,8 @@
 
 The estimator API is :class:`gmm.GaussianMixture`'s (parameters, fitted attributes, exact
 ``sample_weight``, the ELBO history), plus the degrees of freedom ``nu_k``. The maths lives in
-:mod:`gmm._student_t`; validation, starts and the Gaussian helpers are the Gaussian mixture's.
+:mod:`gmm._student_t`; validation, starts and the Gaussian helpers are the Gaussian mixture's, and
+the API the two share is :class:`gmm._base._MixtureBase`'s.
 """
 
 from __future__ import annotations
@@ -12,19 +13,17 @@ from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, DensityMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from gmm import _gaussian as G
 from gmm import _student_t as T
+from gmm._base import _MixtureBase
 from gmm._init import initial_responsibilities
-from gmm._threads import single_threaded
 from gmm._validation import check_initial_parameters, check_n_samples, check_sample_weight, external_stacklevel
 from gmm.history import EMHistory, HistoryRecorder
-from gmm.mixture import GaussianMixture
 
 PARAMETER_NAMES = ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_", "degrees_of_freedom_")
 
@@ -54,7 +53,7 @@ class StudentTHistory(EMHistory):
         return columns
 
 
-class StudentTMixture(DensityMixin, BaseEstimator):
+class StudentTMixture(_MixtureBase):
     """Mixture of multivariate Student-t distributions fitted by EM, robust to outliers.
 
     Each component is ``t(mu_k, Sigma_k, nu_k)``, a Gaussian whose precision is scaled by a latent
@@ -102,43 +101,23 @@ class StudentTMixture(DensityMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        **GaussianMixture._parameter_constraints,
+        **_MixtureBase._parameter_constraints,
         "dof": [Interval(Real, 0.0, np.inf, closed="neither"), StrOptions({"estimate"})],
         "dof_init": [Interval(Real, 0.0, np.inf, closed="neither")],
     }
+    _parameter_names = PARAMETER_NAMES
 
     def __init__(self, n_components=1, *, covariance_type="full", dof="estimate", dof_init=100.0, tol=1e-3,
                  reg_covar=1e-6, max_iter=100, n_init=1, init_params="kmeans", weights_init=None, means_init=None,
                  precisions_init=None, random_state=None, warm_start=False, verbose=0, verbose_interval=10):
-        self.n_components = n_components
-        self.covariance_type = covariance_type
+        super().__init__(n_components, covariance_type=covariance_type, tol=tol, reg_covar=reg_covar,
+                         max_iter=max_iter, n_init=n_init, init_params=init_params, weights_init=weights_init,
+                         means_init=means_init, precisions_init=precisions_init, random_state=random_state,
+                         warm_start=warm_start, verbose=verbose, verbose_interval=verbose_interval)
         self.dof = dof
         self.dof_init = dof_init
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.init_params = init_params
-        self.weights_init = weights_init
-        self.means_init = means_init
-        self.precisions_init = precisions_init
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.verbose_interval = verbose_interval
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y=None, sample_weight=None):
-        """Estimate the parameters by EM; ``sample_weight`` acts exactly as repeated rows."""
-        self.fit_predict(X, y, sample_weight=sample_weight)
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit, then return the most probable component of each sample: shape (n_samples,)."""
-        with single_threaded():
-            return self._fit(X, sample_weight)
-
     def _fit(self, X, sample_weight):
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2).astype(np.float64, copy=False)
         weights = check_sample_weight(sample_weight, X.shape[0])
@@ -234,19 +213,15 @@ class StudentTMixture(DensityMixin, BaseEstimator):
     def _params(self):
         return self.weights_, self.means_, self.precisions_cholesky_, self.covariance_type, self.degrees_of_freedom_
 
-    def _get_parameters(self):
-        return tuple(np.copy(getattr(self, name)) for name in PARAMETER_NAMES)
-
-    def _set_parameters(self, params):
-        for name, value in zip(PARAMETER_NAMES, params):
-            setattr(self, name, value)
-
     # --------------------------------------------------------------- inference
-    def _log_joint(self, X):
+    def _log_joint_and_distances(self, X):
         """``log pi_k + log t(x_n | k)`` and squared Mahalanobis distances, each (K, n)."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validated(X)
         return T.log_joint(np.ascontiguousarray(X.T, dtype=np.float64), *self._params())
+
+    def _log_joint(self, X):
+        """``log pi_k + log t(x_n | k)``: shape (K, n), and the output dtype (always float64)."""
+        return self._log_joint_and_distances(X)[0], np.float64
 
     def component_log_densities(self, X):
         """``log pi_k + log t(x_n | mu_k, Sigma_k, nu_k)``: shape (n_samples, K), as GaussianMixture's."""
@@ -254,57 +229,27 @@ class StudentTMixture(DensityMixin, BaseEstimator):
 
     def mahalanobis(self, X):
         """Mahalanobis distance of every sample to every component (in ``Sigma_k``): (n_samples, K)."""
-        return np.ascontiguousarray(np.sqrt(self._log_joint(X)[1]).T)
-
-    def score_samples(self, X):
-        """``log p(x_n | theta)`` per sample: shape (n_samples,)."""
-        return G.normalize_log_joint(self._log_joint(X)[0])[0]
-
-    def score(self, X, y=None, sample_weight=None):
-        """Mean log-likelihood per unit weight."""
-        log_prob = self.score_samples(X)
-        weights = check_sample_weight(sample_weight, log_prob.shape[0])
-        return float(log_prob.mean() if weights is None else weights @ log_prob / weights.sum())
+        return np.ascontiguousarray(np.sqrt(self._log_joint_and_distances(X)[1]).T)
 
     def predict(self, X):
         """Most probable component per sample, the first one on ties: shape (n_samples,)."""
         return np.argmax(self._log_joint(X)[0], axis=0)
-
-    def predict_proba(self, X):
-        """Responsibilities ``p(z_n = k | x_n)``: shape (n_samples, K)."""
-        return np.ascontiguousarray(G.normalize_log_joint(self._log_joint(X)[0])[1].T)
 
     def expected_scales(self, X):
         """``E[u | x_n, z_n = k] = (nu_k + p) / (nu_k + delta_nk)``: shape (n_samples, K).
 
         The weight a sample gets in component ``k``'s mean and scale; far below 1 for an outlier.
         """
-        maha = self._log_joint(X)[1]
+        maha = self._log_joint_and_distances(X)[1]
         nu = self.degrees_of_freedom_[:, np.newaxis]
         return np.ascontiguousarray(((nu + self.means_.shape[1]) / (nu + maha)).T)
 
     def _n_parameters(self):
-        d, K = self.means_.shape[1], self.n_components
-        cov_params = {"full": K * d * (d + 1) / 2, "diag": K * d, "tied": d * (d + 1) / 2,
-                      "spherical": K}[self.covariance_type]
-        return int(cov_params + K * d + K - 1 + (K if self.dof == "estimate" else 0))
-
-    def bic(self, X, sample_weight=None):
-        """Bayesian information criterion (lower is better); ``n`` is the total weight."""
-        n = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-        return -2 * self.score(X, sample_weight=sample_weight) * n + self._n_parameters() * np.log(n)
-
-    def aic(self, X, sample_weight=None):
-        """Akaike information criterion (lower is better)."""
-        n = X.shape[0] if sample_weight is None else float(np.sum(sample_weight))
-        return -2 * self.score(X, sample_weight=sample_weight) * n + 2 * self._n_parameters()
+        return super()._n_parameters() + (self.n_components if self.dof == "estimate" else 0)
 
     def sample(self, n_samples=1):
         """Draw ``(X, labels)``: ``x = mu_k + e / sqrt(u)``, ``e ~ N(0, Sigma_k)``, ``u ~ Gamma(nu/2, nu/2)``."""
-        check_is_fitted(self)
-        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise ValueError(f"Invalid value for 'n_samples': {n_samples!r} . The sampling requires at least one sample.")
-        rng = check_random_state(self.random_state)
+        rng = self._sampling_rng(n_samples)
         counts = rng.multinomial(n_samples, self.weights_)
         d = self.means_.shape[1]
         covariances = G.full_matrices(self.covariances_, self.covariance_type, self.n_components, d)

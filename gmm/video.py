@@ -29,7 +29,14 @@ import numpy as np
 
 from gmm.distinct import distinct_pixels, fit_image
 from gmm.image import check_color_space, to_features
+from gmm.label_table import LabelTable, colour_codes
 from gmm.labels import canonical_order, inverse_permutation, label_permutation, relabel_model
+from gmm.video_scores import ClipScores, label_flicker
+
+# The table and the scores live in their own modules; they are imported from here too, where
+# notebook 09, the tests and the benchmark find them.
+__all__ = ["ALIGNS", "LOOKUPS", "MODES", "ClipScores", "LabelTable", "VideoSegmenter", "check_frame", "colour_codes",
+           "label_flicker", "segment_video"]
 
 MODES = ("warm", "fixed", "independent")
 ALIGNS = ("canonical", "previous")
@@ -37,7 +44,6 @@ LOOKUPS = ("table", "distinct")
 _RESERVED = ("n_components", "warm_start")
 
 
-# ------------------------------------------------------------------------------ input checks
 def check_frame(frame, index: int, shape=None, color_space: str = "rgb") -> np.ndarray:
     """Frame ``index`` as a uint8 array of shape (H, W, 3), or (H, W) for 'grey' only.
 
@@ -62,28 +68,6 @@ def _check_choice(name, value, choices):
     return value
 
 
-def colour_codes(frame) -> np.ndarray:
-    """One integer per pixel naming its value: ``(r << 16) | (g << 8) | b``, or the grey level.
-
-    Returns
-    -------
-    ndarray of shape (H * W,), uint32
-    """
-    pixels = frame.reshape(-1, frame.shape[2]) if frame.ndim == 3 else frame.reshape(-1, 1)
-    codes = pixels[:, 0].astype(np.uint32)
-    for channel in range(1, pixels.shape[1]):  # in place: one 4-byte array per pixel
-        codes <<= 8
-        codes |= pixels[:, channel]
-    return codes
-
-
-def _code_values(codes, n_channels) -> np.ndarray:
-    """The uint8 pixel values (m, C) of colour codes (the inverse of :func:`colour_codes`)."""
-    shifts = np.arange(n_channels - 1, -1, -1, dtype=np.uint32) * 8
-    return ((codes[:, np.newaxis] >> shifts) & 255).astype(np.uint8)
-
-
-# --------------------------------------------------------------------------------- segmenter
 class VideoSegmenter:
     """Label the frames of a video one at a time, with consistent component numbering.
 
@@ -208,41 +192,6 @@ class VideoSegmenter:
         return self._table.labels(frame)
 
 
-class LabelTable:
-    """Labels of pixel values under a fixed model, each computed the first time it is seen.
-
-    A table over every possible value (2**24 colours: 16 MiB for up to 254 components) holds
-    the label of each colour once predicted; a frame then costs one look-up per pixel plus a
-    prediction for the colours never seen before, which in a video are few after the first frame.
-
-    Parameters
-    ----------
-    model : fitted gmm.GaussianMixture
-    color_space : str
-    n_channels : {1, 3}
-        Grey or RGB frames.
-    """
-
-    def __init__(self, model, color_space, n_channels):
-        n_components = model.means_.shape[0]
-        dtype = np.uint8 if n_components < 255 else np.uint16 if n_components < 65535 else np.uint32
-        self.unknown = np.iinfo(dtype).max  # no label can take this value
-        self.table = np.full(1 << (8 * n_channels), self.unknown, dtype=dtype)
-        self.model, self.color_space, self.n_channels = model, color_space, n_channels
-
-    def labels(self, frame) -> np.ndarray:
-        """Labels of a uint8 frame, shape (H, W)."""
-        codes = colour_codes(frame)
-        labels = self.table[codes]
-        missing = labels == self.unknown
-        if missing.any():
-            new = np.unique(codes[missing])
-            values = _code_values(new, self.n_channels)
-            self.table[new] = self.model.predict(to_features(values, self.color_space))
-            labels[missing] = self.table[codes[missing]]
-        return labels.reshape(frame.shape[:2])
-
-
 def segment_video(frames, n_components, *, mode="warm", color_space="rgb", random_state=0, fit_frames=1,
                   align="canonical", lookup="table", **gmm_params):
     """Label maps of the frames of a video, with the same numbering of components in every frame.
@@ -287,91 +236,3 @@ def _labels_of(segmenter, iterator):
         yield segmenter.update(frame)
     if segmenter.n_frames_ == 0:
         raise ValueError("frames is empty: a video needs at least one frame")
-
-
-# ------------------------------------------------------------------------------------ scores
-def label_flicker(previous, labels, previous_truth=None, truth=None) -> float:
-    """Fraction of pixels whose label changes from one frame to the next where the truth does not.
-
-    Parameters
-    ----------
-    previous, labels : ndarray of shape (H, W), int
-        Label maps of two consecutive frames.
-    previous_truth, truth : ndarray of shape (H, W), int, optional
-        Their ground truth; without it every pixel counts.
-
-    Returns
-    -------
-    float in [0, 1]; NaN when the truth changes at every pixel.
-    """
-    previous, labels = np.asarray(previous), np.asarray(labels)
-    if previous.shape != labels.shape:
-        raise ValueError(f"label maps of different shapes: {previous.shape} and {labels.shape}")
-    changed = previous != labels
-    if previous_truth is None and truth is None:
-        return float(changed.mean())
-    steady = np.asarray(previous_truth) == np.asarray(truth)
-    if steady.shape != changed.shape:
-        raise ValueError(f"truth maps must have the labels' shape {changed.shape}, got {steady.shape}")
-    n_steady = int(np.count_nonzero(steady))
-    return float(np.count_nonzero(changed & steady) / n_steady) if n_steady else float("nan")
-
-
-class ClipScores:
-    """Scores of a clip's label maps against its truth, added frame by frame.
-
-    Per frame: accuracy after that frame's own best matching of labels to classes
-    (:func:`gmm.metrics.matched_accuracy`, blind to renumbering between frames), the adjusted
-    Rand index and the flicker (:func:`label_flicker`, from the second frame on). For the clip:
-    the accuracy under one matching for all frames (from the summed contingency tables), which
-    a label that changes meaning between frames pays for.
-
-    Parameters
-    ----------
-    n_truth, n_labels : int
-        Numbers of classes and of components.
-    """
-
-    def __init__(self, n_truth, n_labels):
-        self.n_truth, self.n_labels = int(n_truth), int(n_labels)
-        self.table = np.zeros((self.n_truth, self.n_labels), dtype=np.int64)
-        self.accuracy, self.ari, self.flicker = [], [], []
-        self._previous = None
-
-    def add(self, truth, labels) -> None:
-        """Score one more frame (truth and labels of shape (H, W))."""
-        from scipy.optimize import linear_sum_assignment
-
-        from gmm.metrics import adjusted_rand_index, contingency_table
-
-        table = contingency_table(truth, labels, self.n_truth, self.n_labels)
-        rows, cols = linear_sum_assignment(table, maximize=True)
-        self.accuracy.append(float(table[rows, cols].sum() / table.sum()))
-        self.ari.append(adjusted_rand_index(truth, labels))
-        if self._previous is not None:
-            self.flicker.append(label_flicker(self._previous[1], labels, self._previous[0], truth))
-        self.table += table
-        self._previous = (np.asarray(truth), np.asarray(labels))
-
-    @property
-    def clip_accuracy(self) -> float:
-        """Accuracy of all frames under one matching of labels to classes (:meth:`class_of_label`)."""
-        mapping = self.class_of_label()
-        matched = np.flatnonzero(mapping < self.n_truth)
-        return float(self.table[mapping[matched], matched].sum() / max(self.table.sum(), 1))
-
-    def class_of_label(self) -> np.ndarray:
-        """The clip's one matching: ``mapping[label]`` is a class, or ``n_truth + i`` if unmatched.
-
-        Returns
-        -------
-        ndarray of shape (n_labels,), int: ``mapping[labels]`` draws labels in class colours.
-        """
-        from scipy.optimize import linear_sum_assignment
-
-        classes, labels = linear_sum_assignment(self.table, maximize=True)
-        mapping = np.full(self.n_labels, -1, dtype=np.intp)
-        mapping[labels] = classes
-        unmatched = np.flatnonzero(mapping < 0)
-        mapping[unmatched] = self.n_truth + np.arange(unmatched.size)
-        return mapping

@@ -242,6 +242,31 @@ def test_counting_without_numba_is_the_same(monkeypatch, grey):
     assert fast_map.dtype == labels.dtype
 
 
+@pytest.mark.parametrize("grey", [False, True], ids=["rgb", "grey"])
+def test_counting_on_threads_is_the_same(monkeypatch, grey):
+    """The counters share the pixels out over threads (per-thread bitmaps or histograms, merged):
+    1, 2 or 3 threads give the same values, counts, index and label map, bit for bit, on an
+    image that has colours in words of the bitmap that only one thread sees."""
+    from gmm import _threads
+
+    rng = np.random.RandomState(7)
+    image = rng.randint(0, 256, size=(300, 700, 3), dtype=np.uint8)
+    image[:150] //= 64  # the first thread's half: few colours; the second's: many
+    image[-1, -1], image[0, 0] = (255, 255, 255), (0, 0, 0)
+    if grey:
+        image = image[..., 0].copy()
+    results = []
+    for threads in ("1", "2", "3"):
+        monkeypatch.setenv(_threads.THREADS_ENV, threads)
+        pixels = gmm.distinct_pixels(image)
+        labels = np.arange(pixels.values.shape[0], dtype=np.int64) % 7
+        results.append((pixels.values, pixels.counts, pixels.index, pixels.expand(labels)))
+    assert_reconstructs(image, gmm.distinct_pixels(image))
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_rgb_counting_keeps_no_large_table():
     gmm.distinct_pixels(synthetic_rgb())
     resident = {name: value.nbytes for name, value in vars(gmm.distinct).items()

@@ -235,3 +235,19 @@ def test_thread_count_follows_gmm_then_omp(monkeypatch):
     monkeypatch.delenv(_threads.THREADS_ENV)
     monkeypatch.delenv("OMP_NUM_THREADS")
     assert _threads.n_threads() == len(os.sched_getaffinity(0))
+
+
+@pytest.mark.parametrize("name,make", CASES, ids=[c[0] for c in CASES])
+def test_one_pass_lloyd_steps_equal_the_threaded_steps(monkeypatch, name, make):
+    """Small inputs take each Lloyd step in one pass (assign, add, compare); large ones assign on
+    threads, then add in order. Forcing the threaded path on the same data changes no label."""
+    from gmm import _kmeans
+
+    X, w = make(2)
+    one_pass = [kmeans_labels(X, w, k, np.random.RandomState(0)) for k in (2, 3, 6)]
+    monkeypatch.setattr(_kmeans, "_MIN_BLOCKS_PER_THREAD", 2)
+    for threads in ("2", "3"):
+        monkeypatch.setenv(_threads.THREADS_ENV, threads)
+        assert len(_threads.block_parts(-(-X.shape[0] // 256), 2)) > 1  # the threaded path, really
+        for k, expected in zip((2, 3, 6), one_pass):
+            np.testing.assert_array_equal(kmeans_labels(X, w, k, np.random.RandomState(0)), expected)

@@ -276,6 +276,33 @@ def test_fused_kernels_agree_with_the_numpy_reference(counted_rows, monkeypatch,
     np.testing.assert_array_equal(labels, reference.predict(X))
 
 
+@pytest.mark.parametrize("n_features", [1, 2, 3, 5])
+def test_full_statistics_in_numba_are_numpys_bit_for_bit(n_features):
+    """The M-step statistics from the pass's moments (full covariances) are computed in numba to
+    save numpy's call overheads: every element, signed zeros included, must be numpy's."""
+    pytest.importorskip("numba")
+    from gmm import _fused, _kernels
+
+    rng = np.random.RandomState(n_features)
+    lower = np.tril_indices(n_features)
+    for _ in range(300):
+        K = rng.randint(1, 7)
+        counts = rng.gamma(1.0, 100, K) * (rng.rand(K) > 0.15)  # some empty components
+        first = rng.normal(size=(K, n_features)) * rng.uniform(0.1, 1000)
+        second = np.zeros((K, n_features, n_features))
+        for k in range(K):
+            A = rng.normal(size=(n_features, n_features))
+            S = A @ A.T * rng.uniform(0.1, 1e4)
+            S[rng.rand(n_features, n_features) < 0.1] = -0.0
+            second[k][lower] = S[lower]
+        shifts = rng.normal(size=(K, n_features)) * 100
+        ours = _fused.full_statistics(counts, first, second, shifts)
+        numpys = _kernels.statistics_from_moments(counts, first, second, shifts, "full")
+        for a, b in zip(ours, numpys):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            assert a.tobytes() == b.tobytes()
+
+
 def test_expected_complete_after_m_step_is_the_direct_sum(blobs3d):
     """The history's after-M-step term comes from the M-step statistics in closed form; it is the
     sum over the data of the held posterior times the new log joint."""
@@ -289,3 +316,18 @@ def test_expected_complete_after_m_step_is_the_direct_sum(blobs3d):
         held = G.normalize_log_joint(G.log_joint(np.ascontiguousarray(X.T), *start._params()))[1]
         new = G.log_joint(np.ascontiguousarray(X.T), *one._params())
         np.testing.assert_allclose(one.history_.expected_complete_m[0], np.sum(held * new) / X.shape[0], rtol=1e-12)
+
+
+def test_one_feature_precision_factors_are_the_cholesky_route_bit_for_bit():
+    """With one feature the precision factor is ``1 / sqrt(variance)``, taken without LAPACK's
+    per-call overheads: the same bits as the Cholesky factor inverted, and the same error."""
+    from gmm import _gaussian as G
+
+    rng = np.random.RandomState(0)
+    for _ in range(2000):
+        variances = np.exp(rng.uniform(-30, 30, size=(rng.randint(1, 8), 1, 1)))
+        expected = np.swapaxes(G._invert_lower(np.linalg.cholesky(variances)), 1, 2)
+        assert G.precisions_cholesky(variances, "full").tobytes() == expected.tobytes()
+        assert G.precisions_cholesky(variances[0], "tied").tobytes() == expected[0].tobytes()
+    with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+        G.precisions_cholesky(np.array([[[1.0]], [[0.0]]]), "full")

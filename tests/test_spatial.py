@@ -98,6 +98,73 @@ def test_fused_sweep_equals_the_numpy_sweep(monkeypatch, connectivity, shape):
     assert fused == pytest.approx(reference, rel=1e-12, abs=1e-300)
 
 
+def four_pass_sweep(q, log_joint, beta, connectivity):
+    """The sweep as four passes of the per-sublattice numba kernel: the one-pass kernel's reference."""
+    from gmm._fused_potts_four_pass import update_sublattice
+    from gmm._gaussian import _LOG_RESP_FLOOR
+
+    table = np.array(P.neighbour_offsets(connectivity), dtype=np.int64)
+    return sum(update_sublattice(q, log_joint, beta, row, col, table, _LOG_RESP_FLOOR) for row, col in P.SUBLATTICES)
+
+
+def one_pass_sweep(q, log_joint, beta, connectivity, **kwargs):
+    from gmm._fused_potts import sweep
+    from gmm._gaussian import _LOG_RESP_FLOOR
+
+    return sweep(q, log_joint, beta, P.SUBLATTICES, P.neighbour_offsets(connectivity), _LOG_RESP_FLOOR, **kwargs)
+
+
+def assert_same_bits(a, b):
+    assert a.shape == b.shape
+    np.testing.assert_array_equal(a.view(np.int64), b.view(np.int64))
+
+
+def test_wavefront_lags():
+    from gmm._fused_potts import wavefront_lags
+
+    assert wavefront_lags(P.SUBLATTICES, P.neighbour_offsets(4)).tolist() == [0, 0, 1, 1]
+    assert wavefront_lags(P.SUBLATTICES, P.neighbour_offsets(8)).tolist() == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+@pytest.mark.parametrize("n_components", [1, 2, 3, 4, 5])
+def test_one_pass_sweep_equals_the_four_pass_sweep_bit_for_bit(connectivity, n_components):
+    """Every site sees its neighbours at the four-pass order's versions: the same q, bit for bit,
+    on odd, even and one- or two-pixel grids, rows longer than a chunk (2 * 1024 sites), with
+    vanishing responsibilities included."""
+    rng = np.random.default_rng(n_components)
+    shapes = [(1, 2), (2, 1), (2, 2), (1, 9), (8, 1), (2, 7), (3, 2), (5, 6), (6, 5), (7, 9), (16, 11), (9, 16),
+              (3, 2051)]
+    for shape in shapes:
+        q = random_q(rng, (n_components, *shape))
+        log_joint = rng.normal(size=q.shape) * 5
+        log_joint[0, ::3] -= 900.0
+        expected, got = q.copy(), q.copy()
+        reference = four_pass_sweep(expected, log_joint, 1.7, connectivity)
+        entropy = one_pass_sweep(got, log_joint, 1.7, connectivity)
+        assert_same_bits(got, expected)
+        assert entropy == pytest.approx(reference, rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_one_pass_sweep_does_not_depend_on_the_threads(monkeypatch, connectivity):
+    """Rows shared out on 1 to 4 threads (parts of 16 rows and more): the four-pass q bit for bit,
+    and the same entropy bit for bit."""
+    rng = np.random.default_rng(5)
+    q = random_q(rng, (3, 71, 13))
+    log_joint = rng.normal(size=q.shape) * 3
+    expected = q.copy()
+    reference = four_pass_sweep(expected, log_joint, 0.9, connectivity)
+    entropies = []
+    for threads in ("1", "2", "3", "4"):
+        monkeypatch.setenv("GMM_NUM_THREADS", threads)
+        got = q.copy()
+        entropies.append(one_pass_sweep(got, log_joint, 0.9, connectivity, min_rows_per_part=16))
+        assert_same_bits(got, expected)
+    assert len(set(entropies)) == 1
+    assert entropies[0] == pytest.approx(reference, rel=1e-12)
+
+
 @pytest.mark.parametrize("connectivity", [4, 8])
 def test_sublattice_update_is_the_coordinate_maximiser(connectivity):
     """Moving any updated site's q away from the update lowers the brute-force free energy."""

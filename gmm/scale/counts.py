@@ -192,7 +192,7 @@ def sparse_counts(image, channels: int):
     cache), not in the dense table: a frame's pixels hit that table's 128 MiB at random, about
     15 times slower. The table then takes each frame's few distinct codes, in increasing order.
     """
-    from gmm.distinct import _count_grey, _count_rgb
+    from gmm.distinct import _count_rgb, _histogram_grey
 
     image = np.asarray(image)
     expected = 2 if channels == 1 else 3
@@ -200,7 +200,7 @@ def sparse_counts(image, channels: int):
         kind = "grey (H, W)" if channels == 1 else "RGB (H, W, 3)"
         raise ValueError(f"expected a uint8 {kind} image, got shape {image.shape} and dtype {image.dtype}")
     if channels == 1:
-        levels, counts, _ = _count_grey(np.ascontiguousarray(image).reshape(-1))
+        levels, counts, _ = _histogram_grey(np.ascontiguousarray(image).reshape(-1))
         return levels.astype(np.uint32), counts
     codes, counts, _ = _count_rgb(np.ascontiguousarray(image).reshape(-1, 3))
     return codes.astype(np.uint32, copy=False), counts
