@@ -7,7 +7,7 @@ after the interpreter started, imported everything and loaded the input array. T
 best of ``--repeats`` runs after one warm-up run (scikit-learn runs once on the large images).
 A gmm fit under 20 ms is timed again over 20 runs, and so is scikit-learn on that case: the best
 of three runs right after a process starts measures its cold caches and first allocations more
-than the fit (the moose: 13.1 ms against 11.4 ms over 20 runs).
+than the fit (the moose: 13.1 ms, against 11.2 ms over 20 runs).
 
     .venv/bin/python benchmarks/bench_vs_sklearn.py            # all cases (about 10 minutes)
     .venv/bin/python benchmarks/bench_vs_sklearn.py --quick    # fox and moose only (about 2 minutes)

@@ -637,8 +637,11 @@ def test_ctrl_c_exits_cleanly_keeping_finished_outputs(tmp_path, jobs):
         write_png(folder / f"frame{i}.png", blocks_image(i))
     out = tmp_path / "out"
     env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1")
+    # A runner started in the background by a shell without job control ignores SIGINT, and its
+    # children inherit that (Python then installs no Ctrl-C handler): give the command the default.
     proc = subprocess.Popen([SCRIPT, str(folder), "-o", str(out), "--jobs", jobs], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     first = proc.stdout.readline()  # the first image is written
     proc.send_signal(signal.SIGINT)
     rest, err = proc.communicate(timeout=120)
