@@ -16,7 +16,7 @@ from gmm._threads import block_parts, run_parts, share_blocks
 from gmm._validation import row_keys
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class DistinctPixels:
     """An image as its distinct values, their counts, and the map back to pixels.
 
@@ -35,8 +35,17 @@ class DistinctPixels:
     values: np.ndarray
     counts: np.ndarray
     _index: np.ndarray | None = field(repr=False)
-    _levels: np.ndarray | None = field(default=None, repr=False)  # grey: a copy of the levels (H, W)
-    _rank: np.ndarray | None = field(default=None, repr=False)  # grey: each level's row (256,)
+    _levels: np.ndarray | None = field(repr=False)  # grey: a copy of the levels (H, W)
+    _rank: np.ndarray | None = field(repr=False)  # grey: each level's row (256,)
+
+    def __init__(self, values, counts, index=None, *, levels=None, rank=None):
+        """``DistinctPixels(values, counts, index)``; or, for a uint8 grey image, ``levels`` (H, W)
+        and ``rank`` (256,) in place of ``index``, which is then built on first use."""
+        if index is None and (levels is None or rank is None):
+            raise ValueError("DistinctPixels needs the index, or a grey image's levels and their rank table")
+        for name, value in (("values", values), ("counts", counts), ("_index", index), ("_levels", levels),
+                            ("_rank", rank)):
+            object.__setattr__(self, name, value)  # frozen: set once, here
 
     @property
     def index(self) -> np.ndarray:
@@ -96,7 +105,7 @@ def distinct_pixels(image) -> DistinctPixels:
         present, counts, rank = _histogram_grey(levels)
         if _counting_kernels() is None:
             return DistinctPixels(present[:, np.newaxis], counts, rank[levels].reshape(shape))
-        return DistinctPixels(present[:, np.newaxis], counts, None, levels.reshape(shape), rank)
+        return DistinctPixels(present[:, np.newaxis], counts, levels=levels.reshape(shape), rank=rank)
     if image.dtype == np.uint8 and pixels.shape[1] == 3:
         present, counts, index = _count_rgb(pixels)
         return DistinctPixels(_unpack_rgb(present), counts, index.reshape(shape))

@@ -267,6 +267,24 @@ def test_counting_on_threads_is_the_same(monkeypatch, grey):
             np.testing.assert_array_equal(a, b)
 
 
+def test_a_grey_image_builds_its_index_on_first_use():
+    """A uint8 grey image keeps its levels (a copy) and builds the int32 index when asked: the
+    same index as counting eagerly, unaffected by later changes to the image; and
+    ``DistinctPixels(values, counts, index=...)`` still constructs one directly."""
+    image = synthetic_rgb(seed=8)[..., 0].copy()
+    pixels = gmm.distinct_pixels(image)
+    before = image.copy()
+    image[:] = 0  # the caller reuses its buffer
+    assert pixels.shape == before.shape and pixels.n_pixels == before.size
+    labels = np.arange(pixels.values.shape[0], dtype=np.uint8) % 3
+    np.testing.assert_array_equal(pixels.expand(labels), labels[pixels.index])
+    assert_reconstructs(before, pixels)
+    direct = gmm.DistinctPixels(pixels.values, pixels.counts, index=pixels.index)
+    np.testing.assert_array_equal(direct.index, pixels.index)
+    with pytest.raises(ValueError, match="needs the index"):
+        gmm.DistinctPixels(pixels.values, pixels.counts)
+
+
 def test_rgb_counting_keeps_no_large_table():
     gmm.distinct_pixels(synthetic_rgb())
     resident = {name: value.nbytes for name, value in vars(gmm.distinct).items()
