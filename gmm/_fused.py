@@ -21,7 +21,8 @@ import math
 import numba
 import numpy as np
 
-from gmm._fused_moments import full_statistics, reduce_em  # noqa: F401  (the pass's sums, added up)
+from gmm._fused_moments import (  # noqa: F401  (the M-step)
+    full_kernel_parameters, full_parameters, full_statistics, reduce_em)
 
 #: Samples per block: the block's temporaries (about 30 rows of this length) stay in L1.
 BLOCK = 256
@@ -135,6 +136,21 @@ def _dot3(a, b, c, n):
 
 
 # ---------------------------------------------------------------------------- EM pass
+# Loops index block slices (``XT[j, b0:b0 + nb][i]``), never ``XT[j, b0 + i]``: numba wraps a
+# negative index around, and with an offset LLVM cannot rule that out, so the loop stays scalar
+# (three times slower: the same values either way).
+@numba.njit(cache=True, error_model="numpy")
+def _block_weights(w, stride, b0, nb, weight):
+    """``weight[:nb]`` = the weights of samples ``b0..b0+nb-1`` (``w[i * stride]``; stride 0 or 1)."""
+    if stride == 0:
+        for i in range(nb):
+            weight[i] = w[0]
+    else:
+        block = w[b0:b0 + nb]
+        for i in range(nb):
+            weight[i] = block[i]
+
+
 @numba.njit(cache=True, error_model="numpy")
 def _log_joint_block(XT, b0, nb, offsets, factors, whitened_means, log_joint, z):
     """``log_joint[k, i] = offsets[k] - ||U_k^T x_i - U_k^T mu_k||^2 / 2`` for one block."""
@@ -152,9 +168,9 @@ def _log_joint_block(XT, b0, nb, offsets, factors, whitened_means, log_joint, z)
                 z[i] = c
             for m in range(d):
                 u = factors[k, m, j]
-                xm = XT[m]
+                xm = XT[m, b0:b0 + nb]
                 for i in range(nb):
-                    z[i] += u * xm[b0 + i]
+                    z[i] += u * xm[i]
             for i in range(nb):
                 q[i] += z[i] * z[i]
         o = offsets[k]
@@ -164,12 +180,12 @@ def _log_joint_block(XT, b0, nb, offsets, factors, whitened_means, log_joint, z)
 
 @numba.njit(cache=True, error_model="numpy")
 def _log_joint_block3(XT, b0, nb, offsets, factors, whitened_means, log_joint):
-    x0, x1, x2 = XT[0], XT[1], XT[2]
+    x0, x1, x2 = XT[0, b0:b0 + nb], XT[1, b0:b0 + nb], XT[2, b0:b0 + nb]
     for k in range(offsets.shape[0]):
         q, u, o = log_joint[k], factors[k], offsets[k]
         c0, c1, c2 = -whitened_means[k, 0], -whitened_means[k, 1], -whitened_means[k, 2]
         for i in range(nb):
-            a, b, c = x0[b0 + i], x1[b0 + i], x2[b0 + i]
+            a, b, c = x0[i], x1[i], x2[i]
             z0 = ((c0 + u[0, 0] * a) + u[1, 0] * b) + u[2, 0] * c
             z1 = ((c1 + u[0, 1] * a) + u[1, 1] * b) + u[2, 1] * c
             z2 = ((c2 + u[0, 2] * a) + u[1, 2] * b) + u[2, 2] * c
@@ -230,8 +246,8 @@ def em_blocks(XT, w, stride, offsets, factors, whitened_means, shifts, floor, st
         nb = min(BLOCK, n - b0)
         _log_joint_block(XT, b0, nb, offsets, factors, whitened_means, log_joint, z)
         _normalise_block(log_joint, nb, floor, top, resp, total, log_norm, tmp, bits, True)
+        _block_weights(w, stride, b0, nb, weight)
         for i in range(nb):
-            weight[i] = w[(b0 + i) * stride]
             scale[i] = weight[i] / total[i]
         log_likelihood[b] = _dot(weight, log_norm, nb)
         for k in range(K):
@@ -243,9 +259,9 @@ def em_blocks(XT, w, stride, offsets, factors, whitened_means, shifts, floor, st
             out[1] = expected - _dot(weighted, log_norm, nb)
             out[2] = _sum(weighted, nb)
             for j in range(d):  # the samples about the shift, each feature once
-                xj, sj, dj = XT[j], shifts[k, j], diffs[j]
+                xj, sj, dj = XT[j, b0:b0 + nb], shifts[k, j], diffs[j]
                 for i in range(nb):
-                    dj[i] = xj[b0 + i] - sj
+                    dj[i] = xj[i] - sj
             for j in range(d):
                 out[3 + j] = _dot(weighted, diffs[j], nb)
                 out[3 + d + j * d + j] = _dot3(weighted, diffs[j], diffs[j], nb)
@@ -276,9 +292,10 @@ def label_blocks(XT, w, stride, offsets, factors, whitened_means, floor, start, 
             q = log_joint[k]
             for i in range(nb):
                 best[i] = k if q[i] == top[i] else best[i]
+        _block_weights(w, stride, b0, nb, weight)
+        block_labels = labels[b0:b0 + nb]
         for i in range(nb):
-            weight[i] = w[(b0 + i) * stride]
-            labels[b0 + i] = best[i]
+            block_labels[i] = best[i]
         log_likelihood[b] = _dot(weight, log_norm, nb)
 
 

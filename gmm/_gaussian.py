@@ -168,6 +168,14 @@ def expected_log_joint(nk, weights, scatter, precisions, log_det, covariance_typ
 
 
 # ---------------------------------------------------------------- parametrisations
+#: scikit-learn's words, so that code matching them works with either estimator.
+ILL_DEFINED_COVARIANCE = (
+    "Fitting the mixture model failed because some components have ill-defined empirical covariance "
+    "(for instance caused by singleton or collapsed samples). Try to decrease the number of "
+    "components, increase reg_covar, or scale the input data."
+)
+
+
 def precisions_cholesky(covariances, covariance_type):
     """Precision factors from covariances: ``U = L^{-T}`` for the Cholesky factor ``L``.
 
@@ -177,11 +185,7 @@ def precisions_cholesky(covariances, covariance_type):
         If a covariance is not positive definite (a collapsed component with ``reg_covar=0``), in
         scikit-learn's words.
     """
-    message = (  # scikit-learn's words, so that code matching them works with either estimator
-        "Fitting the mixture model failed because some components have ill-defined empirical covariance "
-        "(for instance caused by singleton or collapsed samples). Try to decrease the number of "
-        "components, increase reg_covar, or scale the input data."
-    )
+    message = ILL_DEFINED_COVARIANCE
     if covariance_type in ("full", "tied"):
         stack = covariances if covariance_type == "full" else covariances[np.newaxis]
         if stack.shape[-1] == 1:  # one feature (grey): LAPACK's factor is the square root; the same bits

@@ -93,20 +93,22 @@ def kmeans_labels(X, sample_weight, n_clusters, random_state, max_iter=300, tol=
 def _lloyd(XT, w, centers, max_iter, tol):
     """scikit-learn's ``_kmeans_single_lloyd`` from ``centers``: the final labels.
 
-    Each step is one pass (:func:`gmm._kmeans_kernels.assign_and_accumulate`), or, where the
-    samples are enough to share out, the assignment on threads and then the sums in order.
+    Each step is one pass (:func:`gmm._kmeans_kernels.assign_and_accumulate`; for colours and
+    2 to 4 clusters :func:`~gmm._kmeans_kernels.lloyd_step_colour`), or, where the samples are
+    enough to share out, the assignment on threads and then the sums in order.
     """
     n_clusters, n_samples = centers.shape[0], XT.shape[1]
     centers_new = np.zeros_like(centers)
     labels = np.full(n_samples, -1, dtype=np.int32)
     weight_in_clusters, shift = np.zeros(n_clusters), np.zeros(n_clusters)
-    one_pass = len(block_parts(_n_blocks(n_samples), _MIN_BLOCKS_PER_THREAD)) == 1
+    colour = XT.shape[0] == 3 and 2 <= n_clusters <= 4  # one thread beats two on the general step
+    one_pass = colour or len(block_parts(_n_blocks(n_samples), _MIN_BLOCKS_PER_THREAD)) == 1
     labels_old = None if one_pass else labels.copy()
     strict_convergence = False
     for _ in range(max_iter):
         if one_pass:
-            changed = kernels.assign_and_accumulate(XT, w, centers, _squared_norms(centers), labels, centers_new,
-                                                    weight_in_clusters)
+            step = kernels.lloyd_step_colour if colour else kernels.assign_and_accumulate
+            changed = step(XT, w, centers, _squared_norms(centers), labels, centers_new, weight_in_clusters)
         else:
             _assign_all(XT, centers, labels)
             kernels.accumulate(XT, w, labels, centers_new, weight_in_clusters)

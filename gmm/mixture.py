@@ -185,15 +185,11 @@ class GaussianMixture(_MixtureBase):
 
     def _update(self, nk, means, scatter, weight_total=None):
         """Parameters from M-step statistics; returns the new expected complete log-likelihood."""
-        self.covariances_ = G.regularize(scatter, self.reg_covar, self.covariance_type)
-        self.weights_ = nk / (nk.sum() if weight_total is None else weight_total)
         self.means_ = means
-        self.precisions_cholesky_ = G.precisions_cholesky(self.covariances_, self.covariance_type)
-        self.precisions_ = G.precisions_from_cholesky(self.precisions_cholesky_, self.covariance_type)
-        log_det = np.broadcast_to(G.log_det_cholesky(self.precisions_cholesky_, self.covariance_type,
-                                                     means.shape[1]), nk.shape)
-        return G.expected_log_joint(nk, self.weights_, scatter, self.precisions_, log_det,
-                                    self.covariance_type, means.shape[1])
+        (self.covariances_, self.weights_, self.precisions_cholesky_, self.precisions_,
+         expected) = _kernels.m_step_parameters(nk, scatter, self.reg_covar, self.covariance_type, means.shape[1],
+                                                weight_total)
+        return expected
 
     def _params(self):
         """The parameters in float64, as the density functions take them."""

@@ -177,7 +177,7 @@ def _refuse_constant(name):
 
 def model_from_document(document):
     """A fitted GaussianMixture from a model document, after checking every field."""
-    from gmm import _gaussian as G
+    from gmm import _kernels
     from gmm.mixture import GaussianMixture
 
     _check_header(document)
@@ -196,7 +196,7 @@ def model_from_document(document):
     if np.any(asymmetry > 1e-9 * np.abs(covariances).max()):
         raise ModelFileError("covariances are not symmetric")
     try:
-        precisions_chol = G.precisions_cholesky(covariances, kind)
+        precisions_chol, precisions = _kernels.precisions_from_covariances(covariances, kind)
     except ValueError:
         raise ModelFileError("covariances are not positive definite") from None
     names, fit, info = document["names"], document["fit"], document["info"]
@@ -207,7 +207,7 @@ def model_from_document(document):
     model = GaussianMixture(k, covariance_type=kind, **_settings(fit))
     model.weights_, model.means_, model.covariances_ = weights, means, covariances
     model.precisions_cholesky_ = precisions_chol
-    model.precisions_ = G.precisions_from_cholesky(precisions_chol, kind)
+    model.precisions_ = precisions
     model.n_features_in_ = d
     model.converged_, model.n_iter_ = bool(fit.get("converged")), int(fit.get("n_iter") or 0)
     model.lower_bound_ = float(fit["lower_bound"]) if isinstance(fit.get("lower_bound"), (int, float)) else math.nan

@@ -240,7 +240,9 @@ def test_thread_count_follows_gmm_then_omp(monkeypatch):
 @pytest.mark.parametrize("name,make", CASES, ids=[c[0] for c in CASES])
 def test_one_pass_lloyd_steps_equal_the_threaded_steps(monkeypatch, name, make):
     """Small inputs take each Lloyd step in one pass (assign, add, compare); large ones assign on
-    threads, then add in order. Forcing the threaded path on the same data changes no label."""
+    threads, then add in order. Forcing the threaded path on the same data changes no label.
+    (Colours with 2 to 4 clusters always take the one-pass colour step: k = 6 covers them here,
+    and the test below compares the two one-pass steps.)"""
     from gmm import _kmeans
 
     X, w = make(2)
@@ -251,3 +253,32 @@ def test_one_pass_lloyd_steps_equal_the_threaded_steps(monkeypatch, name, make):
         assert len(_threads.block_parts(-(-X.shape[0] // 256), 2)) > 1  # the threaded path, really
         for k, expected in zip((2, 3, 6), one_pass):
             np.testing.assert_array_equal(kmeans_labels(X, w, k, np.random.RandomState(0)), expected)
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_colour_lloyd_step_equals_the_general_step_bit_for_bit(k, seed):
+    """Three features and up to four clusters: sums held in registers, +0.0 added to the others'.
+
+    Integer colours put many samples at exactly equal distances (the first centre must win),
+    and a centre on a sample makes a zero distance; sums, weights, labels and the 'changed'
+    flag must be the general step's to the bit, over several steps."""
+    from gmm import _kmeans, _kmeans_kernels as kernels
+
+    rng = np.random.RandomState(seed)
+    X = rng.randint(0, 8, size=(3000, 3)).astype(np.float64)  # few levels: ties everywhere
+    w = rng.uniform(0.5, 4.0, 3000)
+    XT, _, _ = _kmeans._centred(X)
+    centers = np.ascontiguousarray(XT[:, rng.choice(3000, k, replace=False)].T)
+    state = {name: (np.full(3000, -1, dtype=np.int32), np.zeros((k, 3)), np.zeros(k)) for name in ("general", "colour")}
+    for _ in range(4):
+        norms = _kmeans._squared_norms(centers)
+        changed = {name: step(XT, w, centers, norms, *state[name])
+                   for name, step in (("general", kernels.assign_and_accumulate), ("colour", kernels.lloyd_step_colour))}
+        assert changed["general"] == changed["colour"]
+        for general, colour in zip(state["general"], state["colour"]):
+            np.testing.assert_array_equal(colour, general)
+            assert np.array_equal(np.signbit(colour), np.signbit(general))
+        labels, sums, weights = state["general"]
+        centers = np.ascontiguousarray(np.where(weights[:, None] > 0, sums / np.maximum(weights, 1e-300)[:, None],
+                                                centers))

@@ -303,6 +303,63 @@ def test_full_statistics_in_numba_are_numpys_bit_for_bit(n_features):
             assert a.tobytes() == b.tobytes()
 
 
+@pytest.mark.parametrize("n_features", [1, 2, 3, 5])
+def test_full_parameters_in_numba_agree_with_numpys(n_features):
+    """The M-step's parameters of full covariances in one compiled call (Cholesky by the textbook
+    recurrence, not LAPACK) agree with the numpy functions to rounding, as do the E-step's
+    offsets and whitened means; a covariance that is not positive definite (NaN included) is
+    refused with scikit-learn's words, as numpy's Cholesky refuses it (a NaN passes through, as
+    there)."""
+    pytest.importorskip("numba")
+    from gmm import _gaussian as G, _kernels
+
+    rng = np.random.RandomState(10 + n_features)
+    for _ in range(200):
+        K = rng.randint(1, 7)
+        nk = rng.gamma(1.0, 100, K) * (rng.rand(K) > 0.15) + 10 * np.finfo(float).eps  # some empty
+        scatter = np.empty((K, n_features, n_features))
+        for k in range(K):
+            Q = np.linalg.qr(rng.normal(size=(n_features, n_features)))[0]  # condition number <= 1e4
+            spread = 10.0 ** rng.uniform(-3, 3) * 10.0 ** rng.uniform(0, 4, n_features)
+            scatter[k] = (Q * spread) @ Q.T * (rng.rand() > 0.1)  # some collapsed: reg_covar alone
+        means = rng.normal(size=(K, n_features)) * 100
+        reg_covar, total = 10.0 ** rng.uniform(-6, -1), (None if rng.rand() < 0.5 else nk.sum() * 1.5)
+        covariances, weights, chol, precisions, expected = _kernels.m_step_parameters(
+            nk, scatter, reg_covar, "full", n_features, total)
+        ref_cov = G.regularize(scatter, reg_covar, "full")
+        ref_weights = nk / (nk.sum() if total is None else total)
+        ref_chol = G.precisions_cholesky(ref_cov, "full")
+        ref_precisions = G.precisions_from_cholesky(ref_chol, "full")
+        ref_expected = G.expected_log_joint(nk, ref_weights, scatter, ref_precisions,
+                                            G.log_det_cholesky(ref_chol, "full", n_features), "full", n_features)
+        np.testing.assert_array_equal(covariances, ref_cov)
+        np.testing.assert_allclose(weights, ref_weights, rtol=1e-15)
+        for ours, numpys in ((chol, ref_chol), (precisions, ref_precisions)):
+            scale = np.abs(numpys).max(axis=(1, 2), keepdims=True)
+            np.testing.assert_allclose(ours / scale, numpys / scale, rtol=0, atol=1e-11)
+        assert expected == pytest.approx(ref_expected, rel=1e-10, abs=1e-8)
+        offsets, factors, whitened = _kernels._kernel_parameters((weights, means, chol, "full"))
+        monkey = _kernels.USE_NUMBA
+        try:
+            _kernels.USE_NUMBA = False
+            ref_offsets, ref_factors, ref_whitened = _kernels._kernel_parameters((weights, means, chol, "full"))
+        finally:
+            _kernels.USE_NUMBA = monkey
+        np.testing.assert_allclose(offsets, ref_offsets, rtol=1e-13)
+        np.testing.assert_array_equal(factors, ref_factors)
+        np.testing.assert_allclose(whitened, ref_whitened, rtol=1e-9, atol=1e-9 * np.abs(ref_whitened).max())
+    scatter = np.tile(np.eye(n_features), (2, 1, 1))
+    scatter[1, -1, -1] = -1.0
+    for refuse in (lambda: _kernels.m_step_parameters(np.array([5.0, 5.0]), scatter, 0.0, "full", n_features),
+                   lambda: G.precisions_cholesky(G.regularize(scatter, 0.0, "full"), "full")):
+        with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+            refuse()
+    scatter[1, -1, -1] = np.nan
+    chol = _kernels.m_step_parameters(np.array([5.0, 5.0]), scatter, 0.0, "full", n_features)[2]
+    ref_chol = G.precisions_cholesky(G.regularize(scatter, 0.0, "full"), "full")
+    assert np.isnan(chol[1, -1, -1]) and np.isnan(ref_chol[1, -1, -1])
+
+
 def test_expected_complete_after_m_step_is_the_direct_sum(blobs3d):
     """The history's after-M-step term comes from the M-step statistics in closed form; it is the
     sum over the data of the held posterior times the new log joint."""
