@@ -15,6 +15,9 @@ Timed, best of several runs, 4-neighbourhood, beta = 2:
   stays one thread's bandwidth, so the two-thread ratio flatters.
 * ``four_pass_s``: the previous kernel, :func:`gmm._fused_potts_four_pass.update_sublattice` once per
   sublattice (four strided passes over the arrays), one thread.
+* ``moves_s``: every row of ``q`` and the log joint moved into the ring and ``q`` moved back, as
+  the sweep moves them, with none of its arithmetic (one thread): the part that carries the
+  traffic to memory. The rest of the sweep's time is arithmetic on rows in cache.
 * ``exp_s``, ``log_s``: what the sweep's ``K * H * W`` exponentials and ``H * W`` logarithms (with
   the reciprocals) cost alone, as the kernel computes them, on a block in cache, scaled: the
   polynomials that any kernel giving the same bits must evaluate (no FMA, Horner's order).
@@ -93,6 +96,31 @@ def four_pass_seconds(shape, repeats=5):
     return best_of(run, repeats)
 
 
+def moves_seconds(shape, repeats=7):
+    """One thread moving every row of ``q`` and the log joint into the ring and ``q`` back out, as
+    :func:`gmm._fused_potts.sweep_rows` does, with none of the sweep's arithmetic: the part of
+    the sweep that carries its traffic to memory."""
+    import numba
+
+    from gmm import _fused_potts
+
+    @numba.njit(error_model="numpy")
+    def run(q, log_joint):
+        size = 2 * q.shape[0]
+        ring = np.zeros(((_fused_potts.RING + 1) * size, (q.shape[2] + 1) // 2 + 2))
+        lj_ring = np.zeros((_fused_potts.RING * size, (q.shape[2] + 1) // 2 + 2))
+        mask = _fused_potts.RING - 1
+        for row in range(q.shape[1]):
+            _fused_potts._move_row(q, log_joint, ring, lj_ring, row, (row & mask) * size, True)
+            _fused_potts._move_row(q, log_joint, ring, lj_ring, row, (row & mask) * size, False)
+
+    rng = np.random.RandomState(0)
+    log_joint = np.log(rng.dirichlet(np.ones(K), size=shape).transpose(2, 0, 1).copy())
+    q = np.exp(log_joint)
+    run(q, log_joint)
+    return best_of(lambda: run(q, log_joint), repeats)
+
+
 def exp_log_seconds_per_value(n=1024, repeats=2000):
     """Seconds per ``exp`` and per ``log`` as the one-pass kernel computes them (its loops
     :func:`gmm._fused_potts._exp_shifted` and ``_log_inverse``, the latter with ``1 / total``),
@@ -128,17 +156,19 @@ def main():
     rows = []
     for name, shape in SIZES.items():
         one, two, four = sweep_seconds(shape, 1), sweep_seconds(shape, 2), four_pass_seconds(shape)
+        moves = moves_seconds(shape)
         traffic = 3 * K * shape[0] * shape[1] * 8
         bound = traffic / (stream * 1e9)
         sites = shape[0] * shape[1]
         rows.append({"size": name, "k": K, "sweep_s": one, "sweep_2_threads_s": two, "four_pass_s": four,
-                     "exp_s": exp * K * sites, "log_s": log * sites, "min_traffic_mb": traffic / 2**20,
+                     "moves_s": moves, "exp_s": exp * K * sites, "log_s": log * sites,
+                     "min_traffic_mb": traffic / 2**20,
                      "bound_s": bound, "ratio": one / bound, "ratio_2_threads": two / bound,
                      "four_pass_ratio": four / bound})
         print(f"{name}: sweep {one * 1e3:.1f} ms on 1 thread, {two * 1e3:.1f} ms on 2; four passes "
               f"{four * 1e3:.1f} ms; bound {bound * 1e3:.1f} ms ({traffic / 2**20:.0f} MB at {stream:.1f} GB/s): "
-              f"{one / bound:.1f}x, {two / bound:.1f}x, {four / bound:.1f}x the bound; its exps alone "
-              f"{exp * K * sites * 1e3:.1f} ms, logs {log * sites * 1e3:.1f} ms")
+              f"{one / bound:.1f}x, {two / bound:.1f}x, {four / bound:.1f}x the bound; its row moves alone "
+              f"{moves * 1e3:.1f} ms, exps {exp * K * sites * 1e3:.1f} ms, logs {log * sites * 1e3:.1f} ms")
     document = {"meta": {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": platform.platform(),
                          "cpus": os.cpu_count(), "numpy": np.__version__,
                          "threads": os.environ.get("OMP_NUM_THREADS", "unset"), "beta": BETA,
