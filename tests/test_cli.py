@@ -656,6 +656,40 @@ def test_ctrl_c_exits_cleanly_keeping_finished_outputs(tmp_path, jobs):
             assert read(out / name).shape == (HEIGHT, 3 * BLOCK_WIDTH)
 
 
+def test_ctrl_c_inside_compiled_code_stops_the_run_and_a_real_error_does_not(capsys, tmp_path, monkeypatch):
+    """Ctrl-C that lands inside a numba call surfaces as a SystemError whose cause is the
+    KeyboardInterrupt (a fresh-clone CI run met it once, in a colour count). The run must stop as
+    for Ctrl-C (130, finished outputs kept), not report the image as failed and go on. A
+    SystemError of its own stays a failure of that image."""
+    from gmm.cli import work
+
+    folder = tmp_path / "in"
+    for i in range(3):
+        write_png(folder / f"frame{i}.png", blocks_image(i))
+    process, calls = work._process, []
+
+    def wrapped_interrupt(job, settings):
+        calls.append(job.path.name)
+        if len(calls) == 2:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as interrupt:
+                raise SystemError("returned a result with an exception set") from interrupt
+        return process(job, settings)
+
+    monkeypatch.setattr(work, "_process", wrapped_interrupt)
+    status, _, err = cli(capsys, folder, "-o", tmp_path / "out", "--jobs", "1")
+    assert status == 130 and "interrupted" in err and "unexpected error" not in err
+    assert len(calls) == 2 and len(names(tmp_path / "out")) == 3  # the first image, whole
+
+    def own_error(job, settings):
+        raise SystemError("a bug")
+
+    monkeypatch.setattr(work, "_process", own_error)
+    status, _, err = cli(capsys, folder, "-o", tmp_path / "out2", "--jobs", "1")
+    assert status == 1 and err.count("unexpected error, please report it") == 3
+
+
 # -------------------------------------------------------------------------- the writers
 def test_atomic_write_leaves_old_content_on_failure(tmp_path, monkeypatch):
     from gmm import outputs

@@ -12,6 +12,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from gmm.cli.batch import interrupted
 from gmm.cli.files import InputError, check_outputs, label_image_bytes, output_paths
 
 
@@ -94,7 +95,8 @@ def _warnings(caught) -> list:
 def run_job(job, settings: Settings) -> Outcome:
     """Process one image; failures become an Outcome with an error message, never an exception.
 
-    KeyboardInterrupt and SystemExit pass through (nothing is left half-written).
+    KeyboardInterrupt and SystemExit pass through (nothing is left half-written), and so does an
+    error that Ctrl-C caused inside compiled code.
     """
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -107,6 +109,8 @@ def run_job(job, settings: Settings) -> Outcome:
         except MemoryError:
             written, detail, status, error = (), "", "failed", "out of memory"
         except Exception as exc:  # noqa: BLE001 - a bug met on one image must not stop the others
+            if interrupted(exc):  # Ctrl-C inside compiled code (numba) arrives wrapped in a SystemError
+                raise
             written, detail, status, error = (), "", "failed", f"unexpected error, please report it: {reason(exc)}"
     messages = _warnings(caught) + ([("error", error)] if error else [])
     return Outcome(job.index, str(job.path), status, tuple(written), tuple(messages), detail,
