@@ -12,8 +12,8 @@ first gives the same result. Step ``t`` of :func:`sweep_rows` updates sublattice
 in row ``t - lags[p]`` (:func:`wavefront_lags`: (0, 0, 1, 1) for the 4-neighbourhood, (0, 1, 2,
 3) for the 8), so that each row is read once into a ring of a few rows, split by column parity
 so that every loop runs over contiguous memory, and written back once. The per-site arithmetic
-is the four-pass kernel's, in the same order, with the same polynomials; only the
-entropy's sum is reassociated. Rows are shared out on threads (:mod:`gmm._threads`); the result
+is the four-pass kernel's, in the same order, with the same fused multiply-adds and polynomials
+(:mod:`gmm._fma`); only the entropy's sum is reassociated. Rows are shared out on threads (:mod:`gmm._threads`); the result
 does not depend on their number. tests/test_spatial.py compares the kernels.
 
 Imported only when a spatial fit first needs it; ``cache=True`` keeps the machine code.
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from gmm._fused import _EXP_TAYLOR, _LN2_HI, _LN2_LO, _LOG2E, _SQRT2
+from gmm._fma import exp_nonpositive, fma, log_at_least_one
 
 # ------------------------------------------------------------------ the one-pass sweep
 #: Ring slots (a power of two): a step needs rows ``t - max(lags) - 1 .. t + 1``, at most 6.
@@ -100,7 +100,7 @@ def _field(ring, lines, first, lj_ring, lj_line, beta, k, field, top, n):
         x = (((0.0 + ring[a, ha + u]) + ring[b, hb + u]) + ring[c, hc + u]) + ring[d, hd + u]
         if eight:
             x = (((x + ring[e, he + u]) + ring[g, hg + u]) + ring[h, hh + u]) + ring[i, hi + u]
-        x = x * beta + lj_ring[lj_line, own + u]
+        x = fma(x, beta, lj_ring[lj_line, own + u])
         field[k, s] = x
         top[s] = x if k == 0 else max(top[s], x)
 
@@ -122,41 +122,22 @@ def _normalise(resp, inverse, field, log_total, k, ring, line, first, n):
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _exp_shifted(field, k, top, resp, total, n, floor):
     """``field[k] -= top``, ``resp[k] = exp(field[k])``, ``total += resp[k]`` over ``n`` sites:
-    :func:`gmm._fused.exp_block`'s arithmetic in one loop (``2^j`` built from its bits by a
-    scalar view rather than through an integer buffer: about 15% faster)."""
-    c = _EXP_TAYLOR
+    :func:`gmm._fma.exp_nonpositive` in one loop."""
     for s in range(n):
         x = field[k, s] - top[s]
         field[k, s] = x
-        v = max(x, floor)
-        j = np.floor(v * _LOG2E + 0.5)
-        r = v - j * _LN2_HI - j * _LN2_LO
-        p = c[13]
-        for i in range(12, -1, -1):
-            p = p * r + c[i]
-        e = p * np.int64((np.int64(j) + 1023) << 52).view(np.float64) if x >= floor else 0.0
+        e = exp_nonpositive(x, floor)
         resp[k, s] = e
         total[s] += e
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _log_inverse(total, log_total, inverse, n):
-    """``log_total = log(total)`` (:func:`gmm._fused.log_block`'s arithmetic, in one loop) and
+    """``log_total = log(total)`` (:func:`gmm._fma.log_at_least_one`, in one loop) and
     ``inverse = 1 / total`` over ``n`` sites, ``total >= 1``."""
     for s in range(n):
         t = total[s]
-        bits = np.float64(t).view(np.int64)
-        y = np.int64((bits & np.int64(0x000FFFFFFFFFFFFF)) | np.int64(0x3FF0000000000000)).view(np.float64)
-        e = np.float64((bits >> 52) - 1023)
-        high = y > _SQRT2
-        y = y * 0.5 if high else y
-        e = e + 1.0 if high else e
-        z = (y - 1.0) / (y + 1.0)
-        z2 = z * z
-        w = 1.0 / 23.0
-        for i in range(21, 2, -2):
-            w = w * z2 + 1.0 / i
-        log_total[s] = e * _LN2_HI + (2.0 * z + (2.0 * z * z2 * w + e * _LN2_LO))
+        log_total[s] = log_at_least_one(t)
         inverse[s] = 1.0 / t
 
 

@@ -5,8 +5,9 @@ the reference that sweep must equal bit for bit (tests/test_spatial.py) and as t
 ``benchmarks/bench_sweep.py``. It walks the sublattice row by row and computes, for the row's
 sites at once (contiguous scratch arrays that LLVM vectorises), the neighbour sums, the field, the
 log-sum-exp, the new ``q`` and its entropy: the arithmetic of :func:`gmm._potts.update_sublattice`
-(numpy), in the same order, except ``exp`` and ``log`` (the vectorised polynomials of
-:mod:`gmm._fused`, within 1-2 ulp) and the order of the entropy's sum.
+(numpy), in the same order, except the field's multiply-add (fused: one rounding), ``exp`` and
+``log`` (the vectorised polynomials of :mod:`gmm._fma`, within 1-2 ulp) and the order of the
+entropy's sum.
 
 Imported only by the tests and the benchmark; ``cache=True`` keeps the machine code.
 """
@@ -16,7 +17,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from gmm._fused import column_max, exp_block, log_block
+from gmm._fma import exp_nonpositive, fma, log_at_least_one
+from gmm._fused import column_max
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -40,7 +42,6 @@ def update_sublattice(q, log_joint, beta, row_start, col_start, offsets, floor):
     w = (W - col_start + 1) // 2
     field, resp = np.empty((K, w)), np.empty((K, w))
     top, total, log_total, shifted = np.empty(w), np.empty(w), np.empty(w), np.empty(w)
-    bits = np.empty(w, dtype=np.int64)
     entropy = 0.0
     for i in range(row_start, H, 2):
         for k in range(K):
@@ -60,7 +61,7 @@ def update_sublattice(q, log_joint, beta, row_start, col_start, offsets, floor):
                     f[s] += row[base + 2 * s]
             lj = log_joint[k, i]
             for s in range(w):
-                f[s] = f[s] * beta + lj[col_start + 2 * s]
+                f[s] = fma(f[s], beta, lj[col_start + 2 * s])
         column_max(field, top, w)
         for s in range(w):
             total[s] = 0.0
@@ -68,11 +69,11 @@ def update_sublattice(q, log_joint, beta, row_start, col_start, offsets, floor):
             f, r = field[k], resp[k]
             for s in range(w):
                 f[s] = f[s] - top[s]  # now the log responsibility before normalisation
-            exp_block(f, r, bits, w, floor)
             for s in range(w):
+                r[s] = exp_nonpositive(f[s], floor)
                 total[s] += r[s]
-        log_block(total, log_total, w)
         for s in range(w):
+            log_total[s] = log_at_least_one(total[s])
             shifted[s] = 1.0 / total[s]
         for k in range(K):
             f, r, out = field[k], resp[k], q[k, i]
