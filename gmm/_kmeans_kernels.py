@@ -174,19 +174,19 @@ def _distance3(a, b, c, centers, centers_sq, k):
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def lloyd_step_colour(XT, w, centers, centers_sq, labels, centers_new, weight_in_clusters):
-    """:func:`assign_and_accumulate` for three features and at most four clusters, twice as fast.
+    """:func:`assign_and_accumulate` for three features and at most four clusters, three times as
+    fast: :func:`_assign_colour` in one vectorised pass, then :func:`_accumulate_colour`."""
+    changed = _assign_colour(XT, centers, centers_sq, labels)
+    _accumulate_colour(XT, w, labels, centers_new, weight_in_clusters)
+    return changed > 0
 
-    The clusters' sums stay in registers: each sample adds its products to every cluster's sums,
-    ``+0.0`` to all but its own. That leaves every sum as it was (a sum from ``+0.0`` is never
-    ``-0.0``), so the sums are :func:`accumulate`'s in sample order, bit for bit, without the
-    chain of loads and stores through memory that holds the general step back. Nearest centre by
-    selects, the first on ties; the ``if``s on the number of clusters are the same for every
-    sample (LLVM takes them out of the loop).
-    """
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _assign_colour(XT, centers, centers_sq, labels):
+    """Nearest of 2-4 centres for every colour, by selects, the first on ties (no branch: LLVM
+    vectorises the loop over samples); returns how many labels changed."""
     n, K = XT.shape[1], centers.shape[0]
     x0, x1, x2 = XT[0], XT[1], XT[2]
-    w0 = w1 = w2 = w3 = 0.0
-    a00 = a01 = a02 = a10 = a11 = a12 = a20 = a21 = a22 = a30 = a31 = a32 = 0.0
     changed, three, four = 0, K > 2, K > 3
     for i in range(n):
         a, b, c = x0[i], x1[i], x2[i]
@@ -194,7 +194,7 @@ def lloyd_step_colour(XT, w, centers, centers_sq, labels, centers_new, weight_in
         dist = _distance3(a, b, c, centers, centers_sq, 1)
         label = np.int32(1) if dist < top else np.int32(0)
         top = dist if dist < top else top
-        if three:
+        if three:  # the same for every sample: LLVM takes the ifs out of the loop
             dist = _distance3(a, b, c, centers, centers_sq, 2)
             label = np.int32(2) if dist < top else label
             top = dist if dist < top else top
@@ -203,8 +203,26 @@ def lloyd_step_colour(XT, w, centers, centers_sq, labels, centers_new, weight_in
                 label = np.int32(3) if dist < top else label
         changed += labels[i] != label
         labels[i] = label
-        wi = w[i]
-        pa, pb, pc = a * wi, b * wi, c * wi  # scikit-learn's products, then its sums: no contraction
+    return changed
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _accumulate_colour(XT, w, labels, centers_new, weight_in_clusters):
+    """:func:`accumulate` for three features and at most four clusters, the sums in registers.
+
+    Each sample adds its products to every cluster's sums, ``+0.0`` to all but its own. That
+    leaves every sum as it was (a sum from ``+0.0`` is never ``-0.0``), so the sums are
+    :func:`accumulate`'s in sample order, bit for bit, without the chain of loads and stores
+    through memory that holds the general step back.
+    """
+    n, K = XT.shape[1], centers_new.shape[0]
+    x0, x1, x2 = XT[0], XT[1], XT[2]
+    w0 = w1 = w2 = w3 = 0.0
+    a00 = a01 = a02 = a10 = a11 = a12 = a20 = a21 = a22 = a30 = a31 = a32 = 0.0
+    three, four = K > 2, K > 3
+    for i in range(n):
+        label, wi = labels[i], w[i]
+        pa, pb, pc = x0[i] * wi, x1[i] * wi, x2[i] * wi  # scikit-learn's products, then its sums
         m = label == 0
         w0 += wi if m else 0.0
         a00, a01, a02 = a00 + (pa if m else 0.0), a01 + (pb if m else 0.0), a02 + (pc if m else 0.0)
@@ -224,7 +242,6 @@ def lloyd_step_colour(XT, w, centers, centers_sq, labels, centers_new, weight_in
         weight_in_clusters[k] = sums[k][0]
         for j in range(3):
             centers_new[k, j] = sums[k][j + 1]
-    return changed > 0
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
