@@ -187,7 +187,8 @@ def main():
                          "cpus": os.cpu_count(), "numpy": np.__version__,
                          "threads": os.environ.get("OMP_NUM_THREADS", "unset"), "beta": BETA,
                          "connectivity": CONNECTIVITY},
-                "bandwidth": measured, "bandwidth_2_threads": measured_2, "exp_s_per_value": exp, "log_s_per_value": log, "rows": rows}
+                "bandwidth": measured, "bandwidth_2_threads": measured_2, "exp_s_per_value": exp,
+                "log_s_per_value": log, "rows": rows}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     tmp = RESULTS.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n")

@@ -13,8 +13,9 @@ in row ``t - lags[p]`` (:func:`wavefront_lags`: (0, 0, 1, 1) for the 4-neighbour
 3) for the 8), so that each row is read once into a ring of a few rows, split by column parity
 so that every loop runs over contiguous memory, and written back once. The per-site arithmetic
 is the four-pass kernel's, in the same order, with the same fused multiply-adds and polynomials
-(:mod:`gmm._fma`); only the entropy's sum is reassociated. Rows are shared out on threads (:mod:`gmm._threads`); the result
-does not depend on their number. tests/test_spatial.py compares the kernels.
+(:mod:`gmm._fma`); only the entropy's sum is reassociated. Rows are shared out on threads
+(:mod:`gmm._threads`); the result does not depend on their number. tests/test_spatial.py
+compares the kernels.
 
 Imported only when a spatial fit first needs it; ``cache=True`` keeps the machine code.
 """
