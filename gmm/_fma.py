@@ -10,7 +10,9 @@ the same bits on every machine, unlike letting LLVM contract ``a * b + c``
 :func:`gmm._fused.log_block`'s polynomials evaluated with ``fma`` (each Horner step one rounding
 instead of two; within 1 ulp and 2 ulp of the C library). The Potts sweep's kernels
 (:mod:`gmm._fused_potts` and its reference :mod:`gmm._fused_potts_four_pass`) both call them, so
-that they give the same bits; inlined into their loops, which LLVM vectorises.
+that they give the same bits; inlined into their loops, which LLVM vectorises. numba's cache
+(``cache=True``) keys each kernel on its own file only: after editing this module, delete the
+callers' cached machine code (``find gmm -name '*.nbi' -delete``), or they keep the old code.
 """
 
 from __future__ import annotations
