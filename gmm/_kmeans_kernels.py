@@ -174,8 +174,9 @@ def _distance3(a, b, c, centers, centers_sq, k):
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def lloyd_step_colour(XT, w, centers, centers_sq, labels, centers_new, weight_in_clusters):
-    """:func:`assign_and_accumulate` for three features and at most four clusters, three times as
-    fast: :func:`_assign_colour` in one vectorised pass, then :func:`_accumulate_colour`."""
+    """:func:`assign_and_accumulate` for three features and at most four clusters, about 2.5 times
+    as fast (the moose's colours: 63 against 24 us): :func:`_assign_colour` in one vectorised
+    pass, then :func:`_accumulate_colour`."""
     changed = _assign_colour(XT, centers, centers_sq, labels)
     _accumulate_colour(XT, w, labels, centers_new, weight_in_clusters)
     return changed > 0
