@@ -81,7 +81,7 @@ def kmeans_labels(X, sample_weight, n_clusters, random_state, max_iter=300, tol=
     tol = float(np.mean(variances) * tol) if tol else 0.0
     indices = kmeans_plusplus(XT, n_clusters, x_squared_norms, w, random_state)
     labels = _lloyd(XT, w, np.ascontiguousarray(XT[:, indices].T), max_iter, tol)
-    found = np.unique(labels).size
+    found = np.count_nonzero(np.bincount(labels, minlength=n_clusters))
     if found < n_clusters:
         from sklearn.exceptions import ConvergenceWarning
 

@@ -34,6 +34,31 @@ def external_stacklevel():
     return level
 
 
+def validate_samples(estimator, X, *, reset, ensure_min_samples=1):
+    """scikit-learn's ``validate_data(estimator, X, dtype=[float64, float32], ...)``, with a fast path.
+
+    For the common input, a plain finite float64 or float32 array of shape (n, d) with enough rows,
+    it does what ``validate_data`` does (returns ``X`` itself, sets ``n_features_in_`` and drops a
+    ``feature_names_in_`` on ``reset``) in a few microseconds instead of about 60 (``check_array``
+    looks for dataframe libraries, reads the estimator's tags, ...): a tenth of a grey photo's
+    whole fit. Any other input, and every failure, goes to ``validate_data``, so that results,
+    warnings and error messages are scikit-learn's.
+    """
+    from sklearn.utils.validation import validate_data
+
+    fast = (type(X) is np.ndarray and X.ndim == 2 and X.dtype in (np.float64, np.float32)
+            and X.shape[0] >= ensure_min_samples and X.shape[1] >= 1 and np.isfinite(X.sum()))
+    if fast and reset:
+        if hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+        estimator.n_features_in_ = X.shape[1]
+        return X
+    if fast and not hasattr(estimator, "feature_names_in_") and getattr(estimator, "n_features_in_", None) == X.shape[1]:
+        return X
+    return validate_data(estimator, X, dtype=[np.float64, np.float32], reset=reset,
+                         ensure_min_samples=ensure_min_samples)
+
+
 def check_sample_weight(sample_weight, n_samples):
     """Validate sample weights: 1-D, finite, non-negative, not all zero.
 

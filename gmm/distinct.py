@@ -73,15 +73,34 @@ class DistinctPixels:
             return per_value[self.index]
         # labels to pixels: a numba gather on this process's threads (numpy's take runs on one)
         if self._index is None:  # grey: through a table of the 256 levels, from the levels
-            table = np.zeros(256, dtype=per_value.dtype)
-            table[self.values[:, 0]] = per_value
-            per_value, index = table, self._levels.reshape(-1)
-        else:
-            index = self._index.reshape(-1)
+            return self._expand_grey(per_value, kernels)
+        index = self._index.reshape(-1)
         out = np.empty(index.shape[0], dtype=per_value.dtype)
         share_blocks(lambda start, stop: kernels.take(per_value, index, out, start * _TAKE_BLOCK,
                                                       min(stop * _TAKE_BLOCK, index.shape[0])),
                      -(-index.shape[0] // _TAKE_BLOCK))
+        return out.reshape(self.shape)
+
+    def _expand_grey(self, per_value, kernels):
+        """:meth:`expand` of integer labels from a uint8 grey image's levels, one thread.
+
+        The labels of the 256 levels form a table; an absent level takes the label of the
+        present level below it (the first present one's at the bottom), which no pixel sees but
+        which keeps the table's steps few. Byte labels with at most :data:`_MAX_STEPS` steps
+        are compares (:func:`gmm._counting.expand_steps`: the fox's 427k pixels in about 20 us);
+        others, a gather from the table (about 130 us). Either is too short to pay a thread's
+        wake-up (20-50 us here).
+        """
+        below = np.searchsorted(self.values[:, 0], np.arange(256), side="right") - 1
+        table = np.ascontiguousarray(per_value[np.maximum(below, 0)])
+        levels = self._levels.reshape(-1)
+        out = np.empty(levels.shape[0], dtype=per_value.dtype)
+        steps = np.flatnonzero(table[1:] != table[:-1]) + 1
+        if per_value.dtype in (np.uint8, np.int8) and steps.size <= _MAX_STEPS:
+            rises = table[steps] - table[steps - 1]  # modulo 256, as the kernel adds
+            kernels.expand_steps(levels, table[0], steps.astype(np.uint8), rises, out, 0, levels.shape[0])
+        else:
+            kernels.take_levels(table, levels, out, 0, levels.shape[0])
         return out.reshape(self.shape)
 
 
@@ -126,7 +145,8 @@ def _histogram_grey(levels):
         rank[present] = np.arange(present.size, dtype=np.int32)
         return present.astype(np.uint8), counts[present], rank
     levels = np.ascontiguousarray(levels)
-    parts = _parts(levels.shape[0])
+    # 0.4 ns a pixel: a thread pays (its wake-up costs 20-50 us) from about 512k pixels each
+    parts = _parts(levels.shape[0], _GREY_BLOCKS_PER_THREAD)
     histograms = np.zeros((len(parts), 256), dtype=np.int64)
     run_parts(lambda part, start, stop: kernels.histogram_grey(levels, start, stop, histograms[part]), parts)
     return kernels.present_grey(histograms.sum(axis=0))
@@ -170,14 +190,18 @@ def _count_rgb(pixels):
     return present, counts.sum(axis=0), index
 
 
-def _parts(n):
-    """Contiguous pixel ranges, one per thread to use: 64k pixels or more each."""
-    return [(start * _COUNT_BLOCK, min(stop * _COUNT_BLOCK, n)) for start, stop in block_parts(-(-n // _COUNT_BLOCK))]
+def _parts(n, min_blocks_per_thread=16):
+    """Contiguous pixel ranges, one per thread to use: ``min_blocks_per_thread`` blocks of 4096
+    pixels or more each (64k pixels: 50-100 us of counting colours)."""
+    blocks = block_parts(-(-n // _COUNT_BLOCK), min_blocks_per_thread)
+    return [(start * _COUNT_BLOCK, min(stop * _COUNT_BLOCK, n)) for start, stop in blocks]
 
 
 _COUNTER = {}
 _TAKE_BLOCK = 1 << 12  # pixels per block of the label gather (16 blocks or more per thread)
+_MAX_STEPS = 16  # grey labels as compares up to this many steps (then about 100 us, the gather's time)
 _COUNT_BLOCK = 1 << 12  # pixels per block of the colour count (16 blocks or more per thread)
+_GREY_BLOCKS_PER_THREAD = 128  # the grey histogram's: 512k pixels or more per thread
 
 
 def _counting_kernels():

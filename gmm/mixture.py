@@ -13,14 +13,13 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import validate_data
 
 from gmm import _gaussian as G
 from gmm import _kernels
 from gmm._base import _MixtureBase
 from gmm._init import initial_responsibilities
-from gmm._validation import check_initial_parameters, check_n_samples, check_sample_weight, external_stacklevel
+from gmm._validation import (check_initial_parameters, check_n_samples, check_sample_weight, external_stacklevel,
+                             validate_samples)
 from gmm.history import HistoryRecorder
 
 PARAMETER_NAMES = ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_")
@@ -100,8 +99,8 @@ class GaussianMixture(_MixtureBase):
         """
         return super().fit(X, y, sample_weight=sample_weight)
 
-    def _fit(self, X, sample_weight):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+    def _fit(self, X, sample_weight, random_state):
+        X = validate_samples(self, X, reset=True, ensure_min_samples=2)
         given = check_sample_weight(sample_weight, X.shape[0])
         check_n_samples(X.shape[0], given, self.n_components)
         self._initial = check_initial_parameters(self, X.shape[1])
@@ -109,7 +108,6 @@ class GaussianMixture(_MixtureBase):
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         if not do_init:  # continue in float64 from attributes that may have been cast to float32
             self._set_parameters(tuple(np.asarray(p, dtype=np.float64) for p in self._get_parameters()))
-        random_state = check_random_state(self.random_state)
         best, max_lower_bound, self.converged_ = None, -np.inf, False
         for init in range(self.n_init if do_init else 1):
             clock = _verbose_start(self, init)

@@ -14,15 +14,14 @@ from numbers import Real
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from gmm import _gaussian as G
 from gmm import _student_t as T
 from gmm._base import _MixtureBase
 from gmm._init import initial_responsibilities
-from gmm._validation import check_initial_parameters, check_n_samples, check_sample_weight, external_stacklevel
+from gmm._validation import (check_initial_parameters, check_n_samples, check_sample_weight, external_stacklevel,
+                             validate_samples)
 from gmm.history import EMHistory, HistoryRecorder
 
 PARAMETER_NAMES = ("weights_", "means_", "covariances_", "precisions_cholesky_", "precisions_", "degrees_of_freedom_")
@@ -118,8 +117,8 @@ class StudentTMixture(_MixtureBase):
         self.dof_init = dof_init
 
     # ------------------------------------------------------------------ fitting
-    def _fit(self, X, sample_weight):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2).astype(np.float64, copy=False)
+    def _fit(self, X, sample_weight, random_state):
+        X = validate_samples(self, X, reset=True, ensure_min_samples=2).astype(np.float64, copy=False)
         weights = check_sample_weight(sample_weight, X.shape[0])
         check_n_samples(X.shape[0], weights, self.n_components)
         T.check_distinct_samples(X, weights, self.n_components)
@@ -128,7 +127,6 @@ class StudentTMixture(_MixtureBase):
         do_init = not (self.warm_start and hasattr(self, "converged_"))
         if not do_init and self.dof != "estimate":  # a fixed nu, changed since, applies to a warm start too
             self.degrees_of_freedom_ = np.full(self.n_components, float(self.dof))
-        random_state = check_random_state(self.random_state)
         best, max_lower_bound, self.converged_ = None, -np.inf, False
         for init in range(self.n_init if do_init else 1):
             if self.verbose:

@@ -310,3 +310,26 @@ def test_fit_image_float32_is_the_float64_fit_to_1e6():
         np.testing.assert_allclose(getattr(a.model, name), getattr(b.model, name), rtol=1e-6, atol=1e-9, err_msg=name)
     np.testing.assert_allclose(a.model.lower_bound_, b.model.lower_bound_, rtol=1e-6)
     np.testing.assert_allclose(a.responsibilities(), b.responsibilities(), atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int32, np.int64, np.uint16])
+def test_grey_labels_expand_as_indexing_does(dtype):
+    """A grey image's labels come from its levels: as compares where the level table has few
+    steps (byte labels), else as a gather; both equal ``per_value[index]``."""
+    rng = np.random.RandomState(0)
+    for trial in range(60):
+        present = np.sort(rng.choice(256, rng.randint(1, 257), replace=False))
+        image = rng.choice(present, size=(rng.randint(1, 40), rng.randint(1, 60))).astype(np.uint8)
+        pixels = gmm.distinct.distinct_pixels(image)
+        m = pixels.values.shape[0]
+        few_steps = np.repeat(np.arange(4), -(-m // 4))[:m]  # 3 steps at most: compares for bytes
+        many_steps = rng.randint(0, 100, m)  # up to m - 1 steps: the gather
+        for per_value in (few_steps.astype(dtype), many_steps.astype(dtype)):
+            out = pixels.expand(per_value)
+            assert out.dtype == per_value.dtype and np.array_equal(out, per_value[pixels.index])
+
+
+def test_an_index_outside_the_values_reads_the_last_one():
+    pixels = gmm.DistinctPixels(np.array([[0], [9]], dtype=np.uint8), np.array([1, 3]),
+                                index=np.array([[0, 1], [5, -1]], dtype=np.int32))
+    assert pixels.expand(np.array([7, 8], dtype=np.uint8)).tolist() == [[7, 8], [8, 8]]
