@@ -19,6 +19,10 @@ Timed, best of several runs, 4-neighbourhood, beta = 2:
 * ``moves_s``: every row of ``q`` and the log joint moved into the ring and ``q`` moved back, as
   the sweep moves them, with none of its arithmetic (one thread): the part that carries the
   traffic to memory. The rest of the sweep's time is arithmetic on rows in cache.
+* ``arithmetic_s``: the sweep's arithmetic alone, one thread, every half row updated on rows that
+  stay in cache (none moved): what the sweep would cost if memory cost nothing, and
+  ``arithmetic_ratio`` its ratio to the bound. Where that is above 2, no memory traffic, however
+  well hidden, brings the sweep within 2x of the bound on this core.
 * ``exp_s``, ``log_s``: what the sweep's ``K * H * W`` exponentials and ``H * W`` logarithms (with
   the reciprocals) cost alone, as the kernel computes them, on a block in cache, scaled: the
   polynomials of :mod:`gmm._fma` (Horner's scheme with fused multiply-adds).
@@ -135,6 +139,45 @@ def moves_seconds(shape, repeats=7):
     return best_of(lambda: run(q, log_joint), repeats)
 
 
+def arithmetic_seconds(shape, repeats=7):
+    """One thread's sweep with memory costing nothing: every half row's update
+    (:func:`gmm._fused_potts._update_half_row`, the sweep's arithmetic, neighbour sums to entropy)
+    run on rows that stay in the ring, in cache, none moved. The sweep cannot run faster than
+    this on one core, whatever its memory traffic."""
+    import numba
+
+    from gmm import _fused_potts, _gaussian, _potts
+
+    H, W = shape
+    offsets = np.array(_potts.neighbour_offsets(CONNECTIVITY), dtype=np.int64)
+    size, mask = 2 * K, _fused_potts.RING - 1
+    rng = np.random.RandomState(0)
+    ring = 0.25 * rng.random_sample(((_fused_potts.RING + 1) * size, (W + 1) // 2 + 2))
+    lj_ring = np.log(rng.random_sample((_fused_potts.RING * size, (W + 1) // 2 + 2)))
+    row = 2  # an inner row: all its neighbours in the ring
+    lines, firsts = np.empty((2, len(offsets)), dtype=np.int64), np.empty((2, len(offsets) + 1), dtype=np.int64)
+    for c in range(2):  # as sweep_rows computes them
+        for o, (dy, dx) in enumerate(offsets):
+            column = c + dx
+            lines[c, o] = ((row + dy) & mask) * size + (column & 1)
+            firsts[c, o] = 1 + (column - (column & 1)) // 2
+
+    @numba.njit(error_model="numpy")
+    def run(ring, lj_ring, lines, firsts, H, W, floor, field, resp, scratch):
+        total = 0.0
+        for _ in range(H):
+            for c in range(2):
+                start = firsts[c].copy()
+                total += _fused_potts._update_half_row(ring, lines[c], start, lj_ring, (row & mask) * size, c,
+                                                        (W - c + 1) // 2, BETA, floor, field, resp, scratch)
+        return total
+
+    buffers = (np.empty((K, _fused_potts.CHUNK)), np.empty((K, _fused_potts.CHUNK)), np.empty((4, _fused_potts.CHUNK)))
+    arguments = (ring, lj_ring, lines, firsts, H, W, _gaussian._LOG_RESP_FLOOR) + buffers
+    run(*arguments)
+    return best_of(lambda: run(*arguments), repeats)
+
+
 def exp_log_seconds_per_value(n=1024, repeats=2000):
     """Seconds per ``exp`` and per ``log`` as the one-pass kernel computes them (its loops
     :func:`gmm._fused_potts._exp_shifted` and ``_log_inverse``, the latter with ``1 / total``),
@@ -170,18 +213,20 @@ def main():
     rows = []
     for name, shape in SIZES.items():
         one, two, four = sweep_seconds(shape, 1), sweep_seconds(shape, 2), four_pass_seconds(shape)
-        moves = moves_seconds(shape)
+        moves, arithmetic = moves_seconds(shape), arithmetic_seconds(shape)
         traffic = 3 * K * shape[0] * shape[1] * 8
         bound, bound_2 = traffic / (stream * 1e9), traffic / (stream_2 * 1e9)
         sites = shape[0] * shape[1]
         rows.append({"size": name, "k": K, "sweep_s": one, "sweep_2_threads_s": two, "four_pass_s": four,
-                     "moves_s": moves, "exp_s": exp * K * sites, "log_s": log * sites,
+                     "moves_s": moves, "arithmetic_s": arithmetic, "arithmetic_ratio": arithmetic / bound,
+                     "exp_s": exp * K * sites, "log_s": log * sites,
                      "min_traffic_mb": traffic / 2**20, "bound_s": bound, "bound_2_threads_s": bound_2,
                      "ratio": one / bound, "ratio_2_threads": two / bound_2, "four_pass_ratio": four / bound})
         print(f"{name}: sweep {one * 1e3:.1f} ms on 1 thread, {two * 1e3:.1f} ms on 2; four passes "
               f"{four * 1e3:.1f} ms; bound {bound * 1e3:.1f} ms on 1 thread ({traffic / 2**20:.0f} MB at "
               f"{stream:.1f} GB/s), {bound_2 * 1e3:.1f} ms on 2 ({stream_2:.1f} GB/s): {one / bound:.1f}x, "
-              f"{two / bound_2:.1f}x, {four / bound:.1f}x the bound; its row moves alone "
+              f"{two / bound_2:.1f}x, {four / bound:.1f}x the bound; its arithmetic alone (rows in cache) "
+              f"{arithmetic * 1e3:.1f} ms ({arithmetic / bound:.1f}x), its row moves alone "
               f"{moves * 1e3:.1f} ms, exps {exp * K * sites * 1e3:.1f} ms, logs {log * sites * 1e3:.1f} ms")
     document = {"meta": {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": platform.platform(),
                          "cpus": os.cpu_count(), "numpy": np.__version__,

@@ -39,9 +39,9 @@ def mark_rgb(pixels, start, stop, words, summary):
 
 
 @numba.njit(cache=True, nogil=True)
-def present_rgb(bitmaps, summaries):
-    """Merge per-thread bitmaps (T, 2**18) and summaries (T, 2**12) into the first; returns
-    ``before`` and the present colours' codes, sorted.
+def present_rgb(bitmaps, summaries, before):
+    """Merge per-thread bitmaps (T, 2**18) and summaries (T, 2**12) into the first; fills
+    ``before`` (2**18,) int32 and returns the present colours' codes, sorted.
 
     ``before[w]`` is the number of set bits in the words before word ``w`` (written for the
     words that hold a colour, the only ones a pixel asks about); a colour's index among the
@@ -58,7 +58,6 @@ def present_rgb(bitmaps, summaries):
                 w = (s << 6) | _popcount((bits & (~bits + one)) - one)  # the lowest set bit
                 words[w] |= bitmaps[t, w]
                 bits &= bits - one
-    before = np.empty(words.shape[0], dtype=np.int32)  # < 2**24 colours: int32 halves its pages
     n_present = 0
     for s in range(summary.shape[0]):
         bits = summary[s]
@@ -79,7 +78,21 @@ def present_rgb(bitmaps, summaries):
                 bits &= bits - one
                 j += 1
             marks &= marks - one
-    return before, present
+    return present
+
+
+@numba.njit(cache=True, nogil=True)
+def clear_rgb(bitmaps, summaries):
+    """Zero the words that :func:`mark_rgb` set and the summaries that name them, so that the
+    bitmaps can count the next image: linear in the colours, not in the 2 MiB."""
+    one = np.uint64(1)
+    for t in range(bitmaps.shape[0]):
+        for s in range(summaries.shape[1]):
+            bits = summaries[t, s]
+            while bits:
+                bitmaps[t, (s << 6) | _popcount((bits & (~bits + one)) - one)] = 0
+                bits &= bits - one
+            summaries[t, s] = 0
 
 
 @numba.njit(cache=True, nogil=True)

@@ -160,8 +160,7 @@ class GaussianMixture(_MixtureBase):
     def _initialize(self, data, random_state):
         initial = self._initial
         if any(v is None for v in initial.values()):
-            resp = initial_responsibilities(data.X, data.weights, self.n_components, self.init_params, random_state)
-            weighted = _weigh(np.ascontiguousarray(resp.T, dtype=np.float64), data.weights)
+            weighted = initial_responsibilities(data.X, data.weights, self.n_components, self.init_params, random_state)
             # scikit-learn's start: weights N_k / n, which sum to K / n after a one-hot start.
             self._update(*G.m_step_statistics(data.XT, weighted, self.covariance_type, data.weights),
                          weight_total=data.total)
@@ -288,10 +287,3 @@ def _verbose_end(model, clock, lower_bound, converged):
         print(f"Initialization {message}.")
     elif model.verbose >= 2:
         print(f"Initialization {message}. time lapse {time.time() - clock[0]:.5f}s\t lower bound {lower_bound:.5f}.")
-
-
-def _weigh(resp, sample_weight):
-    """Responsibilities (K, n) times sample weights, in place (unweighted: unchanged)."""
-    if sample_weight is not None:
-        resp *= sample_weight
-    return resp

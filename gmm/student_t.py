@@ -168,8 +168,7 @@ class StudentTMixture(_MixtureBase):
         """The Gaussian mixture's start (its first M-step from k-means etc.) and ``nu = dof_init``."""
         initial = self._initial
         if any(v is None for v in initial.values()):
-            resp = initial_responsibilities(X, weights, self.n_components, self.init_params, random_state)
-            weighted = resp.T * weights if weights is not None else np.ascontiguousarray(resp.T)
+            weighted = initial_responsibilities(X, weights, self.n_components, self.init_params, random_state)
             nk, means, scatter = G.m_step_statistics(XT, weighted, self.covariance_type, weights)
             self._update(nk, means, scatter, weight_total=total)
         if initial["weights"] is not None:

@@ -149,3 +149,39 @@ def test_parameter_names_are_scikit_learns_per_class():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert "extra" in Extended(2, extra=3).get_params() and "extra" not in gmm.GaussianMixture().get_params()
+
+
+# ------------------------------------------------------------------ the start's layout
+def _reference_start(X, w, K, method, seed):
+    """The (n, K) responsibilities of each method, transposed and weighted afterwards."""
+    from sklearn.cluster import kmeans_plusplus
+
+    from gmm._init import kmeans_labels
+
+    rng, n = np.random.RandomState(seed), X.shape[0]
+    resp = np.zeros((n, K))
+    if method == "kmeans":
+        resp[np.arange(n), kmeans_labels(X, w, K, rng)] = 1
+    elif method == "k-means++":
+        resp[kmeans_plusplus(X, K, random_state=rng, sample_weight=w)[1], np.arange(K)] = 1
+    elif method == "random":
+        resp = rng.uniform(size=(n, K))
+        resp /= resp.sum(axis=1)[:, np.newaxis]
+    else:
+        p = None if w is None else w / w.sum()
+        resp[rng.choice(n, size=K, replace=False, p=p), np.arange(K)] = 1
+    return np.ascontiguousarray(resp.T) if w is None else resp.T * w
+
+
+@pytest.mark.parametrize("method", ["kmeans", "k-means++", "random", "random_from_data"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_start_is_written_component_first_bit_for_bit(method, weighted):
+    from gmm._init import initial_responsibilities
+
+    rng = np.random.RandomState(1)
+    X = np.vstack([rng.normal(c, 1.0, size=(60, 2)) for c in (0.0, 5.0, 10.0)])
+    w = rng.randint(1, 9, size=X.shape[0]).astype(np.float64) if weighted else None
+    ours = initial_responsibilities(X, w, 3, method, np.random.RandomState(0))
+    expected = _reference_start(X, w, 3, method, 0)
+    assert ours.flags.c_contiguous and ours.shape == (3, X.shape[0])
+    assert np.array_equal(ours, expected)
